@@ -1,0 +1,40 @@
+"""Shared fixtures: the real-data kit and small derived fixtures."""
+
+import os
+from pathlib import Path
+
+import pytest
+
+try:
+    from hypothesis import settings
+
+    settings.register_profile("stix", deadline=None)
+    settings.load_profile("stix")
+except ImportError:  # hypothesis is part of the test extra; without it property tests are skipped
+    pass
+
+
+@pytest.fixture(scope="session")
+def testdata() -> Path:
+    """Root of the STIX real-data kit (``STIX_TESTDATA``, default ``../shared/testdata``).
+
+    Skips when absent; with ``STIX_REQUIRE_TESTDATA=1`` (CI) a missing kit is an error instead.
+    """
+    root = Path(os.environ.get("STIX_TESTDATA", "../shared/testdata")).resolve()
+    if not (root / "README.md").is_file():
+        if os.environ.get("STIX_REQUIRE_TESTDATA") == "1":
+            pytest.fail(f"STIX real-data kit required but not found at {root}")
+        pytest.skip(f"STIX real-data kit not found at {root}; set STIX_TESTDATA to its root")
+    return root
+
+
+@pytest.fixture(scope="session")
+def idb_root(testdata: Path) -> Path:
+    """The kit's IDB folder (``<version>/idb.sqlite`` + ``idbVersionHistory.json``)."""
+    return testdata / "idb"
+
+
+@pytest.fixture(scope="session")
+def reference_root(testdata: Path) -> Path:
+    """What STIXCore wrote for the three reference inputs."""
+    return testdata / "reference" / "stixcore"
