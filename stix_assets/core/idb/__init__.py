@@ -1,0 +1,26 @@
+"""The IDB (instrument database): versions, packet layouts, parameter decoding and calibration."""
+
+from stix_assets.core.idb.calibration import calibrate, calibrate_parameter
+from stix_assets.core.idb.decode import decode_batch, decode_parameters
+from stix_assets.core.idb.history import VersionHistory, read_version_history
+from stix_assets.core.idb.layout import Layout, compile_layout
+from stix_assets.core.idb.model import Idb, PacketType, ParameterDef
+from stix_assets.core.idb.store import IdbStore, VersionResolution
+from stix_assets.core.idb.table import ParameterTable
+
+__all__ = [
+    "Idb",
+    "IdbStore",
+    "Layout",
+    "PacketType",
+    "ParameterDef",
+    "ParameterTable",
+    "VersionHistory",
+    "VersionResolution",
+    "calibrate",
+    "calibrate_parameter",
+    "compile_layout",
+    "decode_batch",
+    "decode_parameters",
+    "read_version_history",
+]
