@@ -1,0 +1,139 @@
+"""The fitsio writer against the astropy twin, checksums, determinism and atomic writes."""
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+from astropy.io import fits
+from astropy.utils.exceptions import AstropyUserWarning
+
+from stix_assets.core import fits as stix_fits
+from stix_assets.core.fits import TableHdu, build_hdulist, read_fits, write_fits
+
+PRIMARY = [
+    # a 68-character value fills its card: astropy drops the comment, as in STIXCore's files
+    ("FILENAME", "solo_LB_stix-21-6-21_0000000000-9999999999_V02_1267045904-51759.fits", "name"),
+    ("SCI_TCC", "", "empty string"),
+    ("STYPE", 21, "Service Type"),
+    ("BLANK", 4294967295, "Value marking undefined pixels (before the application of BSCALE)"),
+    ("XPOSURE", 0.5, "[s] exposure"),
+    ("HISTORY", "Processed by stix-assets LB", ""),
+]
+
+
+def _tables(tscal: bool = False) -> list[TableHdu]:
+    control = np.zeros(
+        3,
+        dtype=[
+            ("index", np.int64),
+            ("scet_coarse", np.uint32),
+            ("counts", np.uint16),
+            ("rate", np.float32),
+            ("raw_file", "S12"),
+            ("request_id", np.int64, (2,)),
+            ("grid", np.uint8, (2, 3)),
+            ("time_sync", np.bool_),
+        ],
+    )
+    control["index"] = [0, 1, 2]
+    control["scet_coarse"] = [660096003, 2743939585, 0xFFFFFFFF]  # > int32 max: TZERO needed
+    control["counts"] = [0, 40000, 65535]
+    control["rate"] = [0.5, 1.25, -3.0]
+    control["raw_file"] = b"PktTmRaw.xml"
+    control["request_id"] = [[51759, 1267045904], [0, 0], [1, 2]]
+    control["grid"] = np.arange(18).reshape(3, 2, 3)
+    control["time_sync"] = [True, False, True]
+    data = np.zeros(2, dtype=[("control_index", np.int64), ("data", "S10")])
+    data["data"] = [b"0da4c53a00", b"0dbc99"]
+    return [
+        TableHdu("CONTROL", control, units={"rate": "ct / s"}, tscal=tscal),
+        TableHdu("DATA", data, cards=(("EXTRA", "x", "an extension keyword"),)),
+    ]
+
+
+@pytest.mark.parametrize("tscal", [False, True])
+def test_fitsio_and_astropy_writers_agree(tmp_path: Path, tscal: bool) -> None:
+    fast = tmp_path / "fast.fits"
+    slow = tmp_path / "slow.fits"
+    write_fits(fast, PRIMARY, _tables(tscal), checksum_comment="2025-01-01T00:00:00")
+    build_hdulist(PRIMARY, _tables(tscal)).writeto(slow, checksum=True)
+    with fits.open(fast, checksum=True) as a, fits.open(slow, checksum=True) as b:
+        assert [h.name for h in a] == [h.name for h in b] == ["PRIMARY", "CONTROL", "DATA"]
+        for ha, hb in zip(a, b, strict=True):
+            assert _keywords(ha.header) == _keywords(hb.header)
+        for name in ("CONTROL", "DATA"):
+            ca, cb = a[name].columns, b[name].columns
+            for attr in ("name", "format", "unit", "dim", "bzero", "bscale"):
+                assert [getattr(c, attr) for c in ca] == [getattr(c, attr) for c in cb], attr
+            for col in ca.names:
+                va, vb = np.asarray(a[name].data[col]), np.asarray(b[name].data[col])
+                assert va.dtype == vb.dtype
+                assert va.shape == vb.shape
+                np.testing.assert_array_equal(va, vb)
+
+
+def _keywords(header: fits.Header) -> list[tuple[str, object]]:
+    """Keyword values without comments, checksums and the formatting-only COMMENT lines."""
+    skip = {"CHECKSUM", "DATASUM", "COMMENT"}
+    return sorted((k, str(v)) for k, v in header.items() if k not in skip)
+
+
+def test_checksums_verify_in_astropy(tmp_path: Path) -> None:
+    path = tmp_path / "a.fits"
+    write_fits(path, PRIMARY, _tables(), checksum_comment="2025-01-01T00:00:00")
+    with fits.open(path, checksum=True) as hdul:  # a bad checksum is a warning -> error in tests
+        for hdu in hdul:
+            assert hdu.header.comments["CHECKSUM"] == "HDU checksum updated 2025-01-01T00:00:00"
+            assert hdu.verify_checksum() == 1
+            assert hdu.verify_datasum() == 1
+        assert hdul["CONTROL"].header["DATASUM"] != "0"
+    raw = bytearray(path.read_bytes())
+    raw[2880 * 2 + 5] ^= 0xFF  # one byte of the CONTROL data
+    (tmp_path / "bad.fits").write_bytes(bytes(raw))
+    with (
+        pytest.warns(AstropyUserWarning, match="(Checksum|Datasum) verification failed"),
+        fits.open(tmp_path / "bad.fits", checksum=True),
+    ):
+        pass
+
+
+def test_same_input_same_bytes(tmp_path: Path) -> None:
+    a = write_fits(tmp_path / "a.fits", PRIMARY, _tables(), checksum_comment="t")
+    b = write_fits(tmp_path / "b.fits", PRIMARY, _tables(), checksum_comment="t")
+    assert a == b
+    assert (tmp_path / "a.fits").read_bytes() == (tmp_path / "b.fits").read_bytes()
+
+
+def test_read_fits_restores_dtypes(tmp_path: Path) -> None:
+    path = tmp_path / "a.fits"
+    write_fits(path, PRIMARY, _tables(), checksum_comment="t")
+    content = read_fits(path)
+    control = content.tables["CONTROL"]
+    assert control["scet_coarse"].dtype == np.uint32
+    assert control["scet_coarse"].tolist() == [660096003, 2743939585, 0xFFFFFFFF]
+    assert control["time_sync"].dtype == np.bool_
+    assert control["raw_file"].dtype.kind == "S"
+    assert control["grid"].shape == (3, 2, 3)
+    assert content.primary["SCI_TCC"] == ""
+    assert content.headers["DATA"]["EXTRA"] == "x"
+
+
+def test_crash_mid_write_leaves_no_partial_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "out" / "a.fits"
+    write_fits(path, PRIMARY, _tables(), checksum_comment="old")
+    before = path.read_bytes()
+
+    def crash(raw: bytearray) -> None:
+        raise OSError("disk full (simulated)")
+
+    monkeypatch.setattr(stix_fits, "_fill_checksums", crash)
+    with pytest.raises(OSError, match="simulated"):
+        write_fits(path, PRIMARY, _tables(), checksum_comment="new")
+    assert path.read_bytes() == before  # the old file is untouched
+    assert os.listdir(path.parent) == ["a.fits"]  # no temp file left
+    with pytest.raises(OSError, match="simulated"):
+        write_fits(tmp_path / "out" / "b.fits", PRIMARY, _tables(), checksum_comment="new")
+    assert os.listdir(path.parent) == ["a.fits"]  # a new file never appears half-written
