@@ -1,0 +1,301 @@
+"""Sensors of the ingest path; each body hands plain data to a pure ``plan_*`` function.
+
+``tm_inbox_sensor``
+    Lists the incoming folder, takes ``*PktTmRaw*.xml`` files that have settled, adds them as
+    ``tm_files`` partitions (existing ones are left as they are) and requests ``tm/raw`` for each
+    new or changed file. The cursor is a high-water mark
+    ``(arrival_ns, name)``; arrival is the later of mtime and ctime, because rsync (``-t``) and
+    ``cp -p`` give a late file an old mtime, while ctime is set by the kernel when the file is
+    created or renamed into the folder, so a late file with an old mtime is not skipped forever.
+``tm_to_days_sensor``
+    Reads new ``tm/raw`` materializations after a storage-id cursor (all of them, in order; an
+    ``asset_sensor`` would see only the latest) and requests one LB run per SCET day they
+    touched, for the products touched that day.
+
+Both cursors live in the Dagster instance, so they survive a daemon restart.
+"""
+
+import datetime as dt
+import json
+import logging
+import os
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import dagster as dg
+
+from stix_assets.assets._results import (
+    LB_GROUP,
+    TM_RAW_KEY,
+    days_touched_from_metadata,
+    lb_asset_key,
+)
+from stix_assets.core.products.registry import PRODUCTS
+from stix_assets.core.tmtc import is_tm_file_name
+from stix_assets.partitions import scet_day_key, scet_day_range, tm_files
+from stix_assets.resources import StixSettings
+
+__all__ = [
+    "DayRequest",
+    "DaysPlan",
+    "InboxFile",
+    "InboxPlan",
+    "plan_days",
+    "plan_inbox",
+    "scan_inbox",
+    "tm_inbox_sensor",
+    "tm_to_days_sensor",
+]
+
+logger = logging.getLogger(__name__)
+
+INBOX_LIMIT = 200
+"""Most files one inbox tick takes; the rest follow on the next ticks (sensor timeout is 60 s)."""
+RECORDS_LIMIT = 500
+
+
+# -- tm_inbox_sensor -----------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class InboxFile:
+    """One entry of the incoming folder: name and ``os.stat`` times (ns) and size."""
+
+    name: str
+    mtime_ns: int
+    ctime_ns: int
+    size: int
+
+    @property
+    def arrival_ns(self) -> int:
+        """When the file last changed in this folder: the later of mtime and ctime."""
+        return max(self.mtime_ns, self.ctime_ns)
+
+    @property
+    def mark(self) -> tuple[int, str]:
+        """Position of the file in the cursor's order."""
+        return (self.arrival_ns, self.name)
+
+    @property
+    def run_key(self) -> str:
+        """Run key: a changed file (new mtime or size) gets a new run, an unchanged one never."""
+        return f"{self.name}:{self.mtime_ns}:{self.size}"
+
+
+@dataclass(frozen=True, slots=True)
+class InboxPlan:
+    """What one inbox tick does: files to add and run, the new cursor mark, files still settling."""
+
+    new_files: tuple[InboxFile, ...]
+    mark: tuple[int, str] | None
+    n_settling: int
+
+
+def scan_inbox(folder: Path) -> list[InboxFile]:
+    """List the TM files (``*PktTmRaw*.xml``) of ``folder``; an absent folder is empty."""
+    if not folder.is_dir():
+        return []
+    found = []
+    with os.scandir(folder) as entries:
+        for entry in entries:
+            if not (is_tm_file_name(entry.name) and entry.is_file()):
+                continue
+            try:
+                st = entry.stat()
+            except FileNotFoundError:  # moved away between listing and stat: not ours any more
+                logger.debug("tm inbox file vanished name=%s", entry.name)
+                continue
+            found.append(InboxFile(entry.name, st.st_mtime_ns, st.st_ctime_ns, st.st_size))
+    return found
+
+
+def plan_inbox(
+    files: Iterable[InboxFile],
+    *,
+    mark: tuple[int, str] | None,
+    now_ns: int,
+    settle_time_s: float,
+    limit: int = INBOX_LIMIT,
+) -> InboxPlan:
+    """Pick the settled TM files that arrived or changed after the cursor mark.
+
+    Parameters
+    ----------
+    files : the folder listing (`scan_inbox`)
+    mark : ``(arrival_ns, name)`` of the last file handled, ``None`` on the first tick
+    now_ns : current time, ns since the epoch
+    settle_time_s : a file counts once it has not changed for this long; while it is written
+        its mtime (and size) keep changing, so an unchanged mtime also means a stable size
+    limit : most files per tick; the mark stops at the last one taken
+
+    Returns
+    -------
+    InboxPlan
+        Files sorted by arrival; the new mark never passes a file that is still settling.
+
+    Notes
+    -----
+    A file that is already a ``tm_files`` partition is planned again when it changed (it is
+    after the mark again): its run key holds mtime and size, so a re-delivered file is
+    re-ingested while an unchanged one (only its ctime moved, e.g. ``chmod``) is deduplicated by
+    Dagster's run key check.
+    """
+    settled_before = now_ns - int(settle_time_s * 1e9)
+    after = sorted((f for f in files if mark is None or f.mark > tuple(mark)), key=lambda f: f.mark)
+    settled = [f for f in after if f.arrival_ns <= settled_before]
+    new = tuple(settled[:limit])
+    new_mark = new[-1].mark if new else (tuple(mark) if mark is not None else None)
+    return InboxPlan(new, new_mark, len(after) - len(settled))
+
+
+def _read_inbox_cursor(cursor: str | None) -> tuple[int, str] | None:
+    if not cursor:
+        return None
+    arrival_ns, name = json.loads(cursor)
+    return int(arrival_ns), str(name)
+
+
+@dg.sensor(
+    target=dg.AssetSelection.assets(TM_RAW_KEY),
+    minimum_interval_seconds=30,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+)
+def tm_inbox_sensor(context: dg.SensorEvaluationContext, stix: StixSettings) -> dg.SensorResult:
+    """Add settled TM files of the incoming folder as partitions and request ``tm/raw`` for each."""
+    mark = _read_inbox_cursor(context.cursor)
+    files = scan_inbox(stix.incoming_path())
+    plan = plan_inbox(files, mark=mark, now_ns=time.time_ns(), settle_time_s=stix.settle_time())
+    cursor = json.dumps(list(plan.mark)) if plan.mark is not None else context.cursor
+    if not plan.new_files:
+        return dg.SensorResult(
+            skip_reason=f"no new settled TM files ({plan.n_settling} still settling)",
+            cursor=cursor,
+        )
+    names = [f.name for f in plan.new_files]
+    context.log.info("tm inbox new=%d settling=%d", len(names), plan.n_settling)
+    return dg.SensorResult(
+        dynamic_partitions_requests=[tm_files.build_add_request(names)],
+        run_requests=[
+            dg.RunRequest(partition_key=f.name, asset_selection=[TM_RAW_KEY], run_key=f.run_key)
+            for f in plan.new_files
+        ],
+        cursor=cursor,
+    )
+
+
+# -- tm_to_days_sensor ---------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class DayRequest:
+    """One LB run: a SCET day, the products touched that day, the newest storage id behind it."""
+
+    scet_day: dt.date
+    products: tuple[str, ...]
+    storage_id: int
+
+    @property
+    def run_key(self) -> str:
+        """Versioned by storage id, so new TM for a day already run requests it again."""
+        return f"{scet_day_key(self.scet_day)}@{self.storage_id}"
+
+
+@dataclass(frozen=True, slots=True)
+class DaysPlan:
+    """What one bridge tick does: LB runs per day, days dropped as out of range, new cursor."""
+
+    requests: tuple[DayRequest, ...]
+    dropped: tuple[dt.date, ...]
+    cursor: int | None
+
+
+def plan_days(
+    records: Sequence[tuple[int, Mapping[str, Sequence[dt.date]]]],
+    *,
+    cursor: int | None,
+    first_day: dt.date,
+    last_day: dt.date,
+    products: Iterable[str] | None = None,
+) -> DaysPlan:
+    """Union the days touched by new ``tm/raw`` materializations into one request per day.
+
+    Parameters
+    ----------
+    records : ``(storage_id, days_touched)`` per materialization, ascending storage id;
+        ``days_touched`` maps product key -> SCET days
+    cursor : storage id of the last record handled before, ``None`` on the first tick
+    first_day, last_day : the partition range; days outside it (bad on-board times) are dropped
+    products : product keys that have an LB asset; others are ignored (``None``: keep all)
+
+    Returns
+    -------
+    DaysPlan
+        Requests sorted by day; the cursor is the last storage id seen (or the old cursor).
+    """
+    products_by_day: dict[dt.date, set[str]] = {}
+    newest: dict[dt.date, int] = {}
+    dropped: set[dt.date] = set()
+    last = cursor
+    allowed = None if products is None else set(products)
+    for storage_id, days_touched in records:
+        last = storage_id if last is None else max(last, storage_id)
+        for product, days in days_touched.items():
+            if allowed is not None and product not in allowed:
+                logger.warning("days_touched names no LB product product=%s", product)
+                continue
+            for scet_day in days:
+                if not first_day <= scet_day <= last_day:
+                    dropped.add(scet_day)
+                    continue
+                products_by_day.setdefault(scet_day, set()).add(product)
+                newest[scet_day] = max(newest.get(scet_day, storage_id), storage_id)
+    requests = tuple(
+        DayRequest(d, tuple(sorted(products_by_day[d])), newest[d]) for d in sorted(products_by_day)
+    )
+    return DaysPlan(requests, tuple(sorted(dropped)), last)
+
+
+@dg.sensor(
+    target=dg.AssetSelection.groups(LB_GROUP),
+    minimum_interval_seconds=30,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+)
+def tm_to_days_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult:
+    """Request the LB products of each SCET day that new ``tm/raw`` partitions touched."""
+    cursor = int(context.cursor) if context.cursor else None
+    found = context.instance.fetch_materializations(
+        dg.AssetRecordsFilter(asset_key=TM_RAW_KEY, after_storage_id=cursor),
+        limit=RECORDS_LIMIT,
+        ascending=True,
+    )
+    records = [
+        (r.storage_id, days_touched_from_metadata(r.asset_materialization.metadata))
+        for r in found.records
+    ]
+    first_day, last_day = scet_day_range(dt.datetime.now(dt.UTC))
+    plan = plan_days(
+        records,
+        cursor=cursor,
+        first_day=first_day,
+        last_day=last_day,
+        products=[p.key for p in PRODUCTS],
+    )
+    if plan.dropped:
+        context.log.warning(
+            "scet days outside the partition range dropped n=%d days=%s",
+            len(plan.dropped),
+            ",".join(d.isoformat() for d in plan.dropped[:10]),
+        )
+    new_cursor = str(plan.cursor) if plan.cursor is not None else None
+    if not plan.requests:
+        return dg.SensorResult(skip_reason="no new tm/raw days", cursor=new_cursor)
+    return dg.SensorResult(
+        run_requests=[
+            dg.RunRequest(
+                partition_key=scet_day_key(r.scet_day),
+                asset_selection=[lb_asset_key(p) for p in r.products],
+                run_key=r.run_key,
+                tags={"stix/trigger": "tm"},
+            )
+            for r in plan.requests
+        ],
+        cursor=new_cursor,
+    )

@@ -1,0 +1,134 @@
+"""The code location as an artefact: it loads, and its graph matches the reviewed snapshot."""
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import dagster as dg
+import pytest
+
+from stix_assets.core.products.registry import PRODUCTS
+from stix_assets.definitions import defs
+from stix_assets.resources import StixSettings
+
+REPO = Path(__file__).resolve().parents[1]
+TM_RAW = dg.AssetKey(["tm", "raw"])
+
+
+def test_definitions_load():
+    dg.Definitions.validate_loadable(defs)
+
+
+@pytest.mark.parametrize("name", ["ingest_job", "lb_job"])
+def test_jobs_resolve(name):
+    assert defs.resolve_job_def(name).name == name
+
+
+def test_sensors_resolve_and_run_by_default():
+    for name in ["tm_inbox_sensor", "tm_to_days_sensor"]:
+        sensor = defs.resolve_sensor_def(name)
+        assert sensor.default_status == dg.DefaultSensorStatus.RUNNING
+        assert sensor.minimum_interval_seconds == 30
+
+
+def _snapshot() -> dict[str, tuple]:
+    graph = defs.resolve_asset_graph()
+    snap = {}
+    for key in sorted(graph.get_all_asset_keys(), key=lambda k: k.to_user_string()):
+        node = graph.get(key)
+        parts = type(node.partitions_def).__name__ if node.partitions_def else None
+        snap[key.to_user_string()] = (node.group_name, parts, node.code_version)
+    return snap
+
+
+def test_asset_graph_snapshot():
+    expected = {
+        "idb/versions": ("external", None, None),
+        "tm/raw": ("ingest", "DynamicPartitionsDefinition", "tm-1"),
+    }
+    for p in PRODUCTS:
+        expected[f"lb/{p.key}"] = ("level_binary", "DailyPartitionsDefinition", "lb-2")
+    assert _snapshot() == expected
+
+
+def test_lb_specs_follow_the_registry():
+    graph = defs.resolve_asset_graph()
+    for p in PRODUCTS:
+        node = graph.get(dg.AssetKey(["lb", p.key]))
+        assert p.description in node.description
+        assert node.owners == ["team:stix"]
+        assert node.parent_keys == {TM_RAW}
+        mapping = graph.get_partition_mapping(node.key, TM_RAW)
+        assert isinstance(mapping, dg.AllPartitionMapping)  # never an inferred identity
+    assert graph.get(TM_RAW).parent_keys == {dg.AssetKey(["idb", "versions"])}
+
+
+def test_partitions():
+    graph = defs.resolve_asset_graph()
+    assert graph.get(TM_RAW).partitions_def.name == "tm_files"
+    daily = graph.get(dg.AssetKey(["lb", "ql_lightcurve"])).partitions_def
+    assert daily.start.date().isoformat() == "2018-01-01"
+    assert daily.timezone == "UTC"
+    assert daily.end_offset == 1
+
+
+def test_dagster_cli_validates_the_code_location(tmp_path):
+    dagster = Path(sys.executable).parent / "dagster"
+    env = {**os.environ, "DAGSTER_HOME": str(tmp_path)}
+    proc = subprocess.run(
+        [str(dagster), "definitions", "validate"],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "stix_assets" in proc.stdout + proc.stderr
+
+
+def test_example_instance_config_loads(tmp_path):
+    shutil.copy(REPO / "dagster.yaml", tmp_path / "dagster.yaml")
+    with dg.DagsterInstance.from_config(str(tmp_path)) as instance:
+        config = instance.get_concurrency_config()
+        assert config.run_queue_config.max_concurrent_runs == 4
+        assert config.pool_config.default_pool_limit == 1
+        assert instance.managed_python_loggers == ["stix_assets"]
+        assert type(instance.run_coordinator).__name__ == "QueuedRunCoordinator"
+
+
+# -- settings -----------------------------------------------------------------------------------
+def test_settings_defaults_derive_from_the_data_root(tmp_path, monkeypatch):
+    for var in ["DATA_ROOT", "INCOMING_DIR", "ARCHIVE_DIR", "IDB_DIR", "CATALOG_PATH"]:
+        monkeypatch.delenv(f"STIX_{var}", raising=False)
+    monkeypatch.delenv("STIX_SETTLE_TIME_S", raising=False)
+    monkeypatch.chdir(tmp_path)
+    stix = StixSettings()
+    root = tmp_path / "stix-data"
+    assert stix.data_root_path() == root
+    assert stix.incoming_path() == root / "incoming"
+    assert stix.archive_root() == root / "archive"
+    assert stix.idb_root() == root / "idb"
+    assert stix.catalog_file() == root / "archive" / "stix_catalog.duckdb"
+    assert stix.settle_time() == 30.0
+    assert stix.force_version() is None
+
+
+def test_settings_config_wins_over_environment(tmp_path, monkeypatch):
+    monkeypatch.setenv("STIX_DATA_ROOT", str(tmp_path / "env"))
+    monkeypatch.setenv("STIX_IDB_DIR", str(tmp_path / "idb-env"))
+    monkeypatch.setenv("STIX_IDB_FORCE_VERSION", "2.26.34")
+    stix = StixSettings(idb_dir=str(tmp_path / "idb-config"))
+    assert stix.incoming_path() == tmp_path / "env" / "incoming"
+    assert stix.idb_root() == tmp_path / "idb-config"
+    assert stix.force_version() == "2.26.34"
+
+
+def test_settings_reject_partition_keys_that_are_paths(tmp_path):
+    stix = StixSettings(incoming_dir=str(tmp_path))
+    assert stix.tm_path("a_PktTmRaw.xml") == tmp_path / "a_PktTmRaw.xml"
+    with pytest.raises(ValueError, match="bare file name"):
+        stix.tm_path("../etc/a_PktTmRaw.xml")
