@@ -41,6 +41,7 @@ __all__ = [
     "DayRequest",
     "DaysPlan",
     "InboxFile",
+    "drop_already_ingested",
     "InboxPlan",
     "plan_days",
     "plan_inbox",
@@ -148,6 +149,36 @@ def plan_inbox(
     return InboxPlan(new, new_mark, len(after) - len(settled))
 
 
+def drop_already_ingested(
+    files: Sequence[InboxFile], ingested: Mapping[str, tuple[int, int]]
+) -> tuple[InboxFile, ...]:
+    """Leave out files whose last ``tm/raw`` materialization saw the same (mtime_ns, size).
+
+    ``stix-assets process --dagster`` and the demo ingest files without the sensor; this keeps
+    the sensor from ingesting them a second time once the daemon runs.
+    """
+    return tuple(f for f in files if ingested.get(f.name) != (f.mtime_ns, f.size))
+
+
+def _ingested_stamps(
+    instance: dg.DagsterInstance, names: Sequence[str]
+) -> dict[str, tuple[int, int]]:
+    stamps: dict[str, tuple[int, int]] = {}
+    for name in names:
+        if not instance.has_dynamic_partition(tm_files.name, name):
+            continue
+        found = instance.fetch_materializations(
+            dg.AssetRecordsFilter(asset_key=TM_RAW_KEY, asset_partitions=[name]), limit=1
+        )
+        if not found.records:
+            continue
+        meta = found.records[0].asset_materialization.metadata
+        mtime, size = meta.get("mtime_ns"), meta.get("size_bytes")
+        if mtime is not None and size is not None:
+            stamps[name] = (int(mtime.value), int(size.value))
+    return stamps
+
+
 def _read_inbox_cursor(cursor: str | None) -> tuple[int, str] | None:
     if not cursor:
         return None
@@ -166,18 +197,20 @@ def tm_inbox_sensor(context: dg.SensorEvaluationContext, stix: StixSettings) -> 
     files = scan_inbox(stix.incoming_path())
     plan = plan_inbox(files, mark=mark, now_ns=time.time_ns(), settle_time_s=stix.settle_time())
     cursor = json.dumps(list(plan.mark)) if plan.mark is not None else context.cursor
-    if not plan.new_files:
+    stamps = _ingested_stamps(context.instance, [f.name for f in plan.new_files])
+    new_files = drop_already_ingested(plan.new_files, stamps)
+    if not new_files:
         return dg.SensorResult(
             skip_reason=f"no new settled TM files ({plan.n_settling} still settling)",
             cursor=cursor,
         )
-    names = [f.name for f in plan.new_files]
+    names = [f.name for f in new_files]
     context.log.info("tm inbox new=%d settling=%d", len(names), plan.n_settling)
     return dg.SensorResult(
         dynamic_partitions_requests=[tm_files.build_add_request(names)],
         run_requests=[
             dg.RunRequest(partition_key=f.name, asset_selection=[TM_RAW_KEY], run_key=f.run_key)
-            for f in plan.new_files
+            for f in new_files
         ],
         cursor=cursor,
     )

@@ -85,6 +85,8 @@ def tm_index_result(index: "TmIndex") -> dg.MaterializeResult:
             "quarantine_examples": dg.MetadataValue.json(report["examples"][:5]),
             "sha256": index.tm.sha256,
             "size_bytes": index.tm.size,
+            # lets the inbox sensor recognise a file already ingested by another route (CLI)
+            "mtime_ns": index.tm.path.stat().st_mtime_ns,
             "software_version": SOFTWARE_VERSION,
         },
         data_version=dg.DataVersion(index.tm.sha256),

@@ -190,3 +190,24 @@ def test_dagster_runner_refuses_a_different_file_of_the_same_name(stix, tmp_path
     other.write_text("<other/>")
     with dg.instance_for_test() as instance, pytest.raises(FileExistsError, match="other content"):
         materialize_tm_files([other], stix, instance)
+
+
+def test_inbox_sensor_skips_files_ingested_by_the_cli_route(stix, tmp_path):
+    # the demo and `process --dagster` ingest without the sensor; a later daemon must not redo it
+    from stix_assets.sensors import tm_inbox_sensor
+
+    settled = StixSettings(
+        data_root=stix.data_root, idb_dir=stix.idb_dir, settle_time_s=0.0
+    )
+    with dg.instance_for_test() as instance:
+        assert _ingest(instance, settled).success
+        ctx = dg.build_sensor_context(instance=instance, resources={"stix": settled})
+        tick = tm_inbox_sensor(ctx)
+        assert not tick.run_requests
+        # a re-delivered file with other content is ingested again
+        path = settled.incoming_path() / TM_NAME
+        path.write_bytes(path.read_bytes() + b"\n")
+        tick = tm_inbox_sensor(
+            dg.build_sensor_context(instance=instance, resources={"stix": settled})
+        )
+        assert [r.partition_key for r in tick.run_requests] == [TM_NAME]
