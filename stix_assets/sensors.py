@@ -43,6 +43,8 @@ __all__ = [
     "InboxFile",
     "InboxPlan",
     "drop_already_ingested",
+    "drop_up_to_date",
+    "ingested_stamps",
     "plan_days",
     "plan_inbox",
     "scan_inbox",
@@ -160,9 +162,10 @@ def drop_already_ingested(
     return tuple(f for f in files if ingested.get(f.name) != (f.mtime_ns, f.size))
 
 
-def _ingested_stamps(
+def ingested_stamps(
     instance: dg.DagsterInstance, names: Sequence[str]
 ) -> dict[str, tuple[int, int]]:
+    """(mtime_ns, size) that the last ``tm/raw`` materialization of each named file recorded."""
     stamps: dict[str, tuple[int, int]] = {}
     for name in names:
         if not instance.has_dynamic_partition(tm_files.name, name):
@@ -197,7 +200,7 @@ def tm_inbox_sensor(context: dg.SensorEvaluationContext, stix: StixSettings) -> 
     files = scan_inbox(stix.incoming_path())
     plan = plan_inbox(files, mark=mark, now_ns=time.time_ns(), settle_time_s=stix.settle_time())
     cursor = json.dumps(list(plan.mark)) if plan.mark is not None else context.cursor
-    stamps = _ingested_stamps(context.instance, [f.name for f in plan.new_files])
+    stamps = ingested_stamps(context.instance, [f.name for f in plan.new_files])
     new_files = drop_already_ingested(plan.new_files, stamps)
     if not new_files:
         return dg.SensorResult(
@@ -286,6 +289,38 @@ def plan_days(
     return DaysPlan(requests, tuple(sorted(dropped)), last)
 
 
+def drop_up_to_date(
+    requests: Sequence[DayRequest], lb_storage_ids: Mapping[tuple[dt.date, str], int]
+) -> tuple[DayRequest, ...]:
+    """Leave out days whose LB products all materialized after the TM records behind them.
+
+    The CLI route and the demo write LB days themselves; when the daemon starts later, its first
+    tick sees their ``tm/raw`` records and would request the same days again.
+    """
+    return tuple(
+        r
+        for r in requests
+        if not all(lb_storage_ids.get((r.scet_day, p), -1) > r.storage_id for p in r.products)
+    )
+
+
+def _lb_storage_ids(
+    instance: dg.DagsterInstance, requests: Sequence[DayRequest]
+) -> dict[tuple[dt.date, str], int]:
+    ids: dict[tuple[dt.date, str], int] = {}
+    for r in requests:
+        for product in r.products:
+            found = instance.fetch_materializations(
+                dg.AssetRecordsFilter(
+                    asset_key=lb_asset_key(product), asset_partitions=[scet_day_key(r.scet_day)]
+                ),
+                limit=1,
+            )
+            if found.records:
+                ids[(r.scet_day, product)] = found.records[0].storage_id
+    return ids
+
+
 @dg.sensor(
     target=dg.AssetSelection.groups(LB_GROUP),
     minimum_interval_seconds=30,
@@ -318,7 +353,8 @@ def tm_to_days_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult:
             ",".join(d.isoformat() for d in plan.dropped[:10]),
         )
     new_cursor = str(plan.cursor) if plan.cursor is not None else None
-    if not plan.requests:
+    requests = drop_up_to_date(plan.requests, _lb_storage_ids(context.instance, plan.requests))
+    if not requests:
         return dg.SensorResult(skip_reason="no new tm/raw days", cursor=new_cursor)
     return dg.SensorResult(
         run_requests=[
@@ -328,7 +364,7 @@ def tm_to_days_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult:
                 run_key=r.run_key,
                 tags={"stix/trigger": "tm"},
             )
-            for r in plan.requests
+            for r in requests
         ],
         cursor=new_cursor,
     )

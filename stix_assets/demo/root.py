@@ -107,17 +107,16 @@ def _config_text(root: Path, mk: Path) -> str:
         'spice_kernels = "spice/kernels"\n'
         f'meta_kernel = "{rel}"\n'
         'archive = "archive"\n'
-        'catalog = "archive/catalog.duckdb"\n\n'
+        'catalog = "archive/stix_catalog.duckdb"\n\n'
         "[idb]\n"
         f'fallback_version = "{DEMO_IDB_VERSION}"\n'
     )
 
 
-def _clear_tm(incoming: Path) -> None:
-    """Remove earlier demo TM files so a rebuild never leaves stale or duplicate files."""
-    if incoming.is_dir():
-        for old in incoming.glob("*PktTmRaw*.xml"):
-            old.unlink()
+def _clear_stale_tm(incoming: Path, keep: list[Path]) -> None:
+    """Remove earlier demo TM files a rebuild did not write again (other days or seed)."""
+    for old in set(incoming.glob("*PktTmRaw*.xml")) - set(keep):
+        old.unlink()
 
 
 def build_demo_root(
@@ -167,8 +166,8 @@ def build_demo_root(
     sim = simulate(SimConfig(start=start, days=days, seed=seed))
     encoded = encode_packets(sim.packets, read_layouts(idb_file))
     incoming = root / "incoming"
-    _clear_tm(incoming)
     tm_files = write_tm_files(encoded, incoming)
+    _clear_stale_tm(incoming, tm_files)
     archive = root / "archive"
     archive.mkdir(exist_ok=True)
     config = root / CONFIG_NAME

@@ -89,7 +89,10 @@ def write_tm_files(packets: list[EncodedPacket], folder: Path) -> list[Path]:
             for k, p in enumerate(windows[start], start=1)
         )
         path = folder / name
-        path.write_text(_HEAD + body + "\n" + _TAIL)
+        text = _HEAD + body + "\n" + _TAIL
+        # an unchanged file is left untouched: a rebuild must not look like a new delivery
+        if not (path.is_file() and path.read_text() == text):
+            path.write_text(text)
         paths.append(path)
     logger.info("demo tm written folder=%s files=%d packets=%d", folder, len(paths), len(packets))
     return paths

@@ -196,9 +196,7 @@ def test_inbox_sensor_skips_files_ingested_by_the_cli_route(stix, tmp_path):
     # the demo and `process --dagster` ingest without the sensor; a later daemon must not redo it
     from stix_assets.sensors import tm_inbox_sensor
 
-    settled = StixSettings(
-        data_root=stix.data_root, idb_dir=stix.idb_dir, settle_time_s=0.0
-    )
+    settled = StixSettings(data_root=stix.data_root, idb_dir=stix.idb_dir, settle_time_s=0.0)
     with dg.instance_for_test() as instance:
         assert _ingest(instance, settled).success
         ctx = dg.build_sensor_context(instance=instance, resources={"stix": settled})
@@ -211,3 +209,14 @@ def test_inbox_sensor_skips_files_ingested_by_the_cli_route(stix, tmp_path):
             dg.build_sensor_context(instance=instance, resources={"stix": settled})
         )
         assert [r.partition_key for r in tick.run_requests] == [TM_NAME]
+
+
+def test_days_sensor_skips_days_written_after_their_tm_records(stix):
+    # the runner (CLI --dagster, demo) writes LB itself; the bridge sensor's first tick later
+    # sees the same tm/raw records and must not request those days again
+    with dg.instance_for_test() as instance:
+        summary = materialize_tm_files([stix.incoming_path() / TM_NAME], stix, instance)
+        assert summary.success and summary.lb_runs
+        tick = tm_to_days_sensor(dg.build_sensor_context(instance=instance))
+        assert not tick.run_requests
+        assert tick.cursor is not None
