@@ -216,7 +216,8 @@ def test_days_sensor_skips_days_written_after_their_tm_records(stix):
     # sees the same tm/raw records and must not request those days again
     with dg.instance_for_test() as instance:
         summary = materialize_tm_files([stix.incoming_path() / TM_NAME], stix, instance)
-        assert summary.success and summary.lb_runs
+        assert summary.success
+        assert summary.lb_runs
         tick = tm_to_days_sensor(dg.build_sensor_context(instance=instance))
         assert not tick.run_requests
         assert tick.cursor is not None

@@ -31,14 +31,15 @@ def test_demo_processes_every_file_into_lb(demo):
 def test_rerun_is_idempotent(demo):
     before = {p: p.read_bytes() for p in (demo.root.archive / "LB").rglob("*.fits")}
     again = run_demo(demo.root.root, days=2)
-    assert again.runs.tm_runs == () and again.runs.lb_runs == ()
+    assert again.runs.tm_runs == ()
+    assert again.runs.lb_runs == ()
     after = {p: p.read_bytes() for p in (demo.root.archive / "LB").rglob("*.fits")}
     assert after == before
 
 
 def test_foreign_folder_is_refused(tmp_path):
     (tmp_path / "thesis.tex").write_text("mine")
-    with pytest.raises(DemoRootError, match="not a demo root|not empty"):
+    with pytest.raises(DemoRootError, match=r"not a demo root|not empty"):
         run_demo(tmp_path)
 
 
