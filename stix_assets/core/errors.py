@@ -13,6 +13,7 @@ __all__ = [
     "ProductBuildError",
     "PublishError",
     "SpiceCoverageError",
+    "SpiceKernelError",
     "StixDataWarning",
     "StixDeprecationWarning",
     "StixError",
@@ -82,6 +83,17 @@ class IDBVersionError(StixError):
 
 class SpiceCoverageError(StixError):
     """The loaded SPICE kernels do not cover the requested time."""
+
+
+class SpiceKernelError(StixError):
+    """A kernel file, zip or meta-kernel is unusable, or the SPICE pool is in the wrong state."""
+
+    def __init__(self, message: str, *, path: str | None = None) -> None:
+        super().__init__(message)
+        self.path = path
+
+    def _fields(self) -> dict[str, object]:
+        return {"path": self.path}
 
 
 class ProductBuildError(StixError):
