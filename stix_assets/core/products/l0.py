@@ -1,0 +1,962 @@
+"""Level 0 (L0): LB packets parsed, decompressed and reshaped into product tables, per SCET day.
+
+The framework every L0 product family builds on (domain doc 3.3-3.5, 3.7, 7). A family is one
+builder function registered under its registry key in `stix_assets.core.products.builders`
+(``BUILDERS``); this module reads LB files, decodes them, calls the builder, splits and writes.
+
+Flow of `build_l0_day`:
+
+1. every LB file of the request is read (`core.fits.read_fits`); its DATA hex becomes one
+   `PacketBatch` (one numpy buffer, headers decoded with `core.tmtc.headers`);
+2. the IDB version of each packet comes from ``store.versions_for`` on the CONTROL SCET; each
+   (version, SPID) group is decoded with `decode_parameters`; undecodable packets are reported;
+3. the builder of the file's product gets an `LbInput` (the packets, one merged
+   `ParameterTable` in packet order, raw file / packet id per packet, the parent name, the
+   IDB version ranges, the configuration folder) and returns `L0Product` objects;
+   if the builder raises `ProductBuildError` (or a shape error) for the whole file and the
+   family allows it, the file is rebuilt packet by packet and only the failing packets are
+   dropped and reported (`L0Issue`): one bad packet never costs the day;
+4. the products of one family from several LB files are stacked (`concat_products`, data rows
+   unique on the centisecond time, first wins), then daily products are split by the SCET day
+   of the DATA bin centres (`split_by_day`) and only ``scet_day`` is kept. BSD (per-request)
+   products are passed through whole.
+
+`write_l0` names and writes the files (``L0/<st>/<sst>[/<ssid>]/``), HDUs PRIMARY, CONTROL,
+DATA, IDB_VERSIONS and, if the product has energies, ENERGIES, through `core.fits.write_fits`
+(atomic, deterministic: the same inputs and ``created`` give the same bytes).
+
+No merge at L0: an L0 file is a pure function of the LB files of its day (or request). The LB
+step already merged every TM file into those LB files (new packets win), so an L0 file is rewritten
+whole, never combined with an older L0 file (STIXCore merges at L0 because its LB files were per
+TM file). A BSD L0 file is rewritten as well (STIXCore kept the first one, quirk 17).
+
+Product tables (`L0Product.control` / ``.data``) are ordered dicts of numpy columns with the
+dtypes they are written with. Two DATA columns are special:
+
+* ``time``: float64 SCET seconds of the bin centre, ``coarse + fine / 65536`` (the SCLK
+  convention, exact to 0.1 us); written as uint32 centiseconds relative to ``OBT_BEG`` (or float32
+  seconds when ``time_encoding == "s"``, the aspect-burst exception);
+* ``timedel``: float64 seconds; written as uint32 centiseconds (or float32 seconds).
+
+Header times: ``OBT_BEG``/``OBT_END`` = min(time - timedel/2) / max(time + timedel/2) as
+STIXCore floats (``coarse + fine / 65535``, quirk 1), ``DATE-OBS``/``DATE-BEG``/``DATE-AVG``/
+``DATE-END`` the same instants (AVG: midpoint) as SCET strings ``cccccccccc:fffff``.
+
+Known differences from STIXCore (docs/decisions.md):
+
+* software identity: ``CREATOR``, ``VERS_SW``, ``VERS_CFG``, ``HISTORY`` text; ``DATE`` and the
+  checksum comments are the ``created`` argument;
+* the ENERGIES table is chosen by the SCET day of the product start read as a UTC date (L0 has
+  no SPICE); SCET and UTC differ by less than a minute, so only a product within a minute of a
+  STIX-CONF switch could get the neighbouring table;
+* no ASTROPY-SERIALIZED-COLUMNS comment cards and no column descriptions.
+"""
+
+import dataclasses
+import logging
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import numpy as np
+from numpy.typing import NDArray
+
+from stix_assets.core.archive import SCET_EPOCH, SECONDS_PER_DAY, scet_day_start
+from stix_assets.core.errors import PacketDecodeError, ProductBuildError
+from stix_assets.core.fits import Card, TableHdu, read_fits, write_fits
+from stix_assets.core.idb import IdbStore, ParameterTable, decode_parameters
+from stix_assets.core.products.registry import ProductSpec, product_for
+from stix_assets.core.tmtc import PacketBatch
+from stix_assets.core.tmtc.headers import HEADER_DTYPE, HEADER_SIZE, decode_headers
+from stix_assets.core.tmtc.pi1 import assign_pi1
+
+__all__ = [
+    "BuilderEntry",
+    "L0Build",
+    "L0FileResult",
+    "L0Issue",
+    "L0Product",
+    "LbInput",
+    "build_l0_day",
+    "build_l0_files",
+    "concat_products",
+    "energies_table",
+    "l0_directory",
+    "l0_file_name",
+    "merge_tables",
+    "min_uint",
+    "read_lb_file",
+    "run_builder",
+    "scet_float",
+    "scet_split",
+    "split_by_day",
+    "write_l0",
+]
+
+logger = logging.getLogger(__name__)
+
+FINE = 65536.0
+STIXCORE_FINE = 65535.0
+ORIGIN = "STIX Team, FHNW"
+CREATOR = "stix-assets"
+
+
+# -- value objects ------------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class L0Product:
+    """One L0 product (a day of a daily family, or one BSD request) before writing.
+
+    Attributes
+    ----------
+    spec : registry entry
+    control : CONTROL columns in write order (key column ``index``)
+    data : DATA columns in write order; ``time`` (float64 SCET s, bin centre) and ``timedel``
+        (float64 s) are converted by the writer; ``control_index`` links to ``control["index"]``
+    control_units, data_units : column -> ``TUNIT``
+    idb_versions : ``(version, obt_start, obt_end)`` with STIXCore SCET floats of the packets
+    energies : ``channel`` (uint8), ``e_low``/``e_high`` (float32 keV) or ``None``
+    header : extra primary cards (``TRIG_SCA``, ``DATAWARN``, COMMENT/HISTORY)
+    parents : LB file names
+    raw_files : TM file names
+    data_range : ``DATAMIN``/``DATAMAX``
+    bunit : ``BUNIT``
+    scet_day : SCET day of a daily product (set by the split), else ``None``
+    request_id : ``(tc seq control, request id)`` of a BSD product, else ``None``
+    time_encoding : ``"cs"`` (uint32 centiseconds) or ``"s"`` (float32 seconds, aspect burst)
+    level : ``"L0"``
+    """
+
+    spec: ProductSpec
+    control: dict[str, NDArray]
+    data: dict[str, NDArray]
+    control_units: Mapping[str, str] = field(default_factory=dict)
+    data_units: Mapping[str, str] = field(default_factory=dict)
+    idb_versions: tuple[tuple[str, float, float], ...] = ()
+    energies: dict[str, NDArray] | None = None
+    header: tuple[Card, ...] = ()
+    parents: tuple[str, ...] = ()
+    raw_files: tuple[str, ...] = ()
+    data_range: tuple[float, float] = (0.0, 0.0)
+    bunit: str = ""
+    scet_day: date | None = None
+    request_id: tuple[int, int] | None = None
+    time_encoding: str = "cs"
+    level: str = "L0"
+
+    @property
+    def n_rows(self) -> int:
+        """Number of DATA rows."""
+        return len(self.data["time"])
+
+    def time_range(self) -> tuple[float, float]:
+        """Start and end (SCET seconds, 1/65536 convention) of the product."""
+        t, dt = self.data["time"], self.data["timedel"]
+        return float(np.min(t - dt / 2)), float(np.max(t + dt / 2))
+
+
+@dataclass(frozen=True, slots=True)
+class LbInput:
+    """What a builder gets: the packets of one LB file (or of one packet of it), decoded.
+
+    Attributes
+    ----------
+    spec : registry entry of the file
+    batch : the packets (LB order: sorted by SCET and sequence count)
+    params : parameters of every decoded packet, one table in batch order (``params.rows``
+        index ``batch``; packets that could not be decoded are absent)
+    versions : IDB version of each packet of ``batch``
+    raw_file : TM file name of each packet (bytes, from the LB CONTROL)
+    packet : XML packet id of each packet
+    parent : LB file name
+    request_id : ``(tcc, rid)`` of a BSD file, else ``None``
+    conf_dir : STIX-CONF root (``detector/science_echan_index.csv`` ...)
+    idb_versions : ``(version, obt_start, obt_end)`` over the decoded packets
+    """
+
+    spec: ProductSpec
+    batch: PacketBatch
+    params: ParameterTable
+    versions: NDArray[np.object_]
+    raw_file: NDArray[np.bytes_]
+    packet: NDArray[np.int64]
+    parent: str
+    request_id: tuple[int, int] | None
+    conf_dir: Path
+    idb_versions: tuple[tuple[str, float, float], ...]
+
+    def decoded_rows(self) -> NDArray[np.int64]:
+        """Batch index of every decoded packet (the rows of ``params``)."""
+        return self.params.rows
+
+
+@dataclass(frozen=True, slots=True)
+class L0Issue:
+    """A packet or an LB file that did not make it into its L0 product, and why."""
+
+    file: str
+    packet_index: int | None
+    reason: str
+    packet_id: int | None = None
+
+    def as_dict(self) -> dict[str, object]:
+        """Plain values for metadata."""
+        return dataclasses.asdict(self)
+
+
+@dataclass(frozen=True, slots=True)
+class L0Build:
+    """Result of building: the products and what was left out."""
+
+    products: list[L0Product]
+    issues: list[L0Issue]
+
+
+@dataclass(frozen=True, slots=True)
+class L0FileResult:
+    """One L0 file written."""
+
+    path: Path
+    product_key: str
+    scet_day: date | None
+    request_id: tuple[int, int] | None
+    sha256: str
+    n_rows: int
+    inputs: tuple[str, ...]
+
+    def as_metadata(self) -> dict[str, object]:
+        """Plain values for metadata and the catalog."""
+        return {
+            "path": str(self.path),
+            "product": self.product_key,
+            "scet_day": self.scet_day.isoformat() if self.scet_day else None,
+            "request_id": list(self.request_id) if self.request_id else None,
+            "rows": self.n_rows,
+            "sha256": self.sha256,
+            "inputs": list(self.inputs),
+        }
+
+
+Builder = Callable[[LbInput], list[L0Product]]
+
+
+@dataclass(frozen=True, slots=True)
+class BuilderEntry:
+    """A registered family builder.
+
+    Attributes
+    ----------
+    build : the function
+    per_packet_retry : on failure of a whole LB file, retry packet by packet (daily families);
+        BSD families, whose products span packet sequences, set False
+    """
+
+    build: Builder
+    per_packet_retry: bool = True
+
+
+# -- small helpers shared by the families --------------------------------------------------------
+def scet_float(coarse: NDArray | int, fine: NDArray | int) -> NDArray[np.float64]:
+    """SCET seconds ``coarse + fine / 65536`` (the product-internal time)."""
+    return np.asarray(coarse, dtype=np.float64) + np.asarray(fine, dtype=np.float64) / FINE
+
+
+def scet_split(seconds: float) -> tuple[int, int]:
+    """Coarse and fine (1/65536) of SCET seconds, fine rounded.
+
+    >>> scet_split(628185012 + 52455 / 65536)
+    (628185012, 52455)
+    """
+    coarse = int(np.floor(seconds))
+    fine = round(float(seconds - coarse) * FINE)
+    if fine >= 65536:
+        coarse, fine = coarse + 1, fine - 65536
+    return coarse, fine
+
+
+def _stixcore_float(seconds: float) -> float:
+    coarse, fine = scet_split(seconds)
+    return coarse + fine / STIXCORE_FINE
+
+
+def min_uint(values: NDArray | int) -> type[np.unsignedinteger]:
+    """Smallest unsigned dtype holding ``values`` (STIXCore's ``get_min_uint``)."""
+    top = int(np.max(values)) if np.size(values) else 0
+    for dtype in (np.uint8, np.uint16, np.uint32, np.uint64):
+        if top <= np.iinfo(dtype).max:
+            return dtype
+    return np.uint64
+
+
+def merge_tables(tables: Sequence[ParameterTable]) -> ParameterTable:
+    """One `ParameterTable` in batch-row order from tables of several IDB versions.
+
+    Parameters present in only some tables get zero counts for the packets of the others.
+    """
+    if len(tables) == 1:
+        return tables[0]
+    rows = np.concatenate([t.rows for t in tables])
+    order = np.argsort(rows, kind="stable")
+    names: list[str] = []
+    for t in tables:
+        names.extend(n for n in t.values if n not in names)
+    values: dict[str, NDArray] = {}
+    counts: dict[str, NDArray[np.int64]] = {}
+    for name in names:
+        cnt_parts, val_parts = [], []
+        for t in tables:
+            if name in t.values:
+                cnt_parts.append(t.counts[name])
+                val_parts.append(np.asarray(t.values[name]))
+            else:
+                cnt_parts.append(np.zeros(len(t), dtype=np.int64))
+        cnt = np.concatenate(cnt_parts)
+        flat = np.concatenate(val_parts) if val_parts else np.zeros(0, dtype=np.int64)
+        starts = np.concatenate([[0], np.cumsum(cnt)[:-1]])
+        new_cnt = cnt[order]
+        seg_starts = starts[order]
+        idx = np.repeat(seg_starts - np.concatenate([[0], np.cumsum(new_cnt)[:-1]]), new_cnt)
+        idx = idx + np.arange(int(new_cnt.sum()))
+        values[name] = flat[idx]
+        counts[name] = new_cnt
+    first = tables[0]
+    return ParameterTable(
+        version="+".join(t.version for t in tables),
+        spid=first.spid,
+        rows=rows[order],
+        values=values,
+        counts=counts,
+        end_bits=np.concatenate([t.end_bits for t in tables])[order],
+        length_bits=np.concatenate([t.length_bits for t in tables])[order],
+        files=first.files,
+        description=first.description,
+        rejected=tuple(q for t in tables for q in t.rejected),
+    )
+
+
+def _empty_table(spid: int, files: tuple[str, ...]) -> ParameterTable:
+    return ParameterTable(
+        version="",
+        spid=spid,
+        rows=np.zeros(0, dtype=np.int64),
+        values={},
+        counts={},
+        end_bits=np.zeros(0, dtype=np.int64),
+        length_bits=np.zeros(0, dtype=np.int64),
+        files=files,
+    )
+
+
+# -- energies (STIX-CONF) ----------------------------------------------------------------------
+def _read_channels(path: Path) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    low = np.full(32, np.nan)
+    high = np.full(32, np.nan)
+    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+        parts = [p.strip() for p in line.split(",")]
+        if len(parts) < 5 or not parts[0].isdigit():
+            continue
+        ch = int(parts[0])
+        if ch >= 32:
+            continue
+        try:
+            low[ch] = float(parts[3])
+        except ValueError:
+            low[ch] = np.nan
+        try:
+            high[ch] = float(parts[4])
+        except ValueError:
+            high[ch] = np.nan  # 'maxADC' of the last channel
+    return low, high
+
+
+def _channel_file(conf_dir: Path, when: datetime) -> Path:
+    index = conf_dir / "detector" / "science_echan_index.csv"
+    chosen: Path | None = None
+    for line in index.read_text(encoding="utf-8").splitlines()[1:]:
+        parts = [p.strip() for p in line.split(",")]
+        if len(parts) < 4:
+            continue
+        start = datetime.fromisoformat(parts[1]).replace(tzinfo=UTC)
+        end = None if parts[2] == "none" else datetime.fromisoformat(parts[2]).replace(tzinfo=UTC)
+        if start <= when and (end is None or when < end):
+            chosen = conf_dir / "detector" / parts[3]
+    if chosen is None:
+        raise ProductBuildError(f"no science energy channel table for {when.isoformat()}")
+    return chosen
+
+
+def energies_table(
+    conf_dir: Path, scet_seconds: float, mask: NDArray | None = None
+) -> dict[str, NDArray]:
+    """ENERGIES columns for a product (domain doc 3.4).
+
+    Parameters
+    ----------
+    conf_dir : STIX-CONF root
+    scet_seconds : product start; its SCET day picks the channel table (read as a UTC date)
+    mask : 33-element energy bin edge mask (edges where 1); ``None`` = the 32 native channels
+
+    Returns
+    -------
+    dict with ``channel`` (uint8), ``e_low``, ``e_high`` (float32, keV)
+    """
+    when = datetime.combine(SCET_EPOCH, datetime.min.time(), tzinfo=UTC) + (
+        np.timedelta64(int(scet_seconds), "s").astype(object)
+    )
+    low, high = _read_channels(_channel_file(Path(conf_dir), when))
+    if mask is None:
+        lo, hi = low, high
+    else:
+        edges = np.flatnonzero(np.asarray(mask) == 1)
+        lo, hi = low[edges[:-1]], high[edges[1:] - 1]
+    return {
+        "channel": np.arange(len(lo), dtype=np.uint8),
+        "e_low": lo.astype(np.float32),
+        "e_high": hi.astype(np.float32),
+    }
+
+
+# -- reading LB files ----------------------------------------------------------------------------
+def read_lb_file(path: Path | str) -> tuple[PacketBatch, dict[str, NDArray], dict[str, object]]:
+    """An LB file as a `PacketBatch` plus its CONTROL columns and primary header values.
+
+    The DATA hex strings become one byte buffer (numpy, no per-packet Python decode of bytes);
+    headers are decoded from the packet bytes exactly as from a TM file.
+    """
+    path = Path(path)
+    content = read_fits(path)
+    control, data = content.tables["CONTROL"], content.tables["DATA"]
+    order = np.argsort(data["control_index"], kind="stable")
+    pos = np.searchsorted(data["control_index"][order], control["index"])
+    hexes = np.char.rstrip(data["data"][order][pos])
+    n = len(hexes)
+    lengths = np.char.str_len(hexes).astype(np.int64) // 2
+    joined = b"".join(hexes.tolist())
+    buffer = np.frombuffer(bytes.fromhex(joined.decode("ascii")), dtype=np.uint8).copy()
+    offset = np.zeros(n, dtype=np.int64)
+    np.cumsum(lengths[:-1], out=offset[1:])
+    head = buffer[offset[:, None] + np.arange(HEADER_SIZE)[None, :]]
+    headers = decode_headers(head) if n else np.zeros(0, dtype=HEADER_DTYPE)
+    raw = control["raw_file"]
+    files = tuple(sorted({r.decode("ascii") for r in raw.tolist()})) or (path.name,)
+    file_index = np.searchsorted(np.array([f.encode("ascii") for f in files]), raw)
+    pi1 = (
+        control["ssid"].astype(np.int64)
+        if "ssid" in (control.dtype.names or ())
+        else np.full(n, -1, dtype=np.int64)
+    )
+    batch = PacketBatch(
+        headers=headers,
+        pi1=pi1,
+        offset=offset,
+        length=lengths,
+        packet_id=control["packet"].astype(np.int64),
+        file_index=file_index.astype(np.int32),
+        buffer=buffer,
+        files=files,
+    )
+    cols = {name: control[name] for name in control.dtype.names or ()}
+    prim = {k: content.primary[k] for k in content.primary if k not in ("COMMENT", "HISTORY", "")}
+    return batch, cols, prim
+
+
+def _decode(
+    batch: PacketBatch, store: IdbStore, name: str
+) -> tuple[
+    ParameterTable, NDArray[np.object_], list[L0Issue], tuple[tuple[str, float, float], ...]
+]:
+    h = batch.headers
+    versions = store.versions_for(h["scet_coarse"], h["scet_fine"])
+    tables: list[ParameterTable] = []
+    issues: list[L0Issue] = []
+    ranges: list[tuple[str, float, float]] = []
+    spid = 0
+    for version in sorted(set(versions.tolist())):
+        idb = store.get(version)
+        rows = np.flatnonzero(versions == version)
+        with_pi1 = assign_pi1(batch, idb.pic())
+        svc, sub = int(h["service_type"][rows[0]]), int(h["service_subtype"][rows[0]])
+        pi1 = int(with_pi1.pi1[rows[0]])
+        ptype = idb.packet_type(svc, sub, pi1 if pi1 >= 0 else None)
+        if ptype is None:
+            issues.extend(
+                L0Issue(name, int(i), f"unknown packet type {svc}/{sub}/{pi1} idb {version}")
+                for i in rows.tolist()
+            )
+            continue
+        spid = ptype.spid
+        try:
+            table = decode_parameters(with_pi1, idb, spid, rows=rows)
+        except PacketDecodeError as err:
+            issues.extend(L0Issue(name, int(i), f"layout error: {err.reason}") for i in rows)
+            continue
+        issues.extend(L0Issue(name, q.packet_index, q.reason, q.packet_id) for q in table.rejected)
+        if len(table):
+            tables.append(table)
+            t = (
+                scet_float(h["scet_coarse"][table.rows], 0)
+                + h["scet_fine"][table.rows] / STIXCORE_FINE
+            )
+            ranges.append((version, float(t.min()), float(t.max())))
+    params = merge_tables(tables) if tables else _empty_table(spid, batch.files)
+    return params, versions, issues, tuple(ranges)
+
+
+def _lb_input(path: Path, store: IdbStore, conf_dir: Path) -> tuple[LbInput, list[L0Issue]]:
+    batch, control, _prim = read_lb_file(path)
+    if len(batch) == 0:
+        raise ProductBuildError(f"LB file {path.name} has no packets")
+    h = batch.headers
+    ssid = int(batch.pi1[0]) if batch.pi1[0] >= 0 else None
+    spec = product_for(int(h["service_type"][0]), int(h["service_subtype"][0]), ssid)
+    params, versions, issues, ranges = _decode(batch, store, path.name)
+    rid = None
+    if spec.per_request and "request_id" in control and control["request_id"].ndim == 2:
+        tcc, req = (int(v) for v in control["request_id"][0])
+        rid = (tcc, req)
+    return (
+        LbInput(
+            spec=spec,
+            batch=batch,
+            params=params,
+            versions=versions,
+            raw_file=control["raw_file"],
+            packet=control["packet"].astype(np.int64),
+            parent=path.name,
+            request_id=rid,
+            conf_dir=Path(conf_dir),
+            idb_versions=ranges,
+        ),
+        issues,
+    )
+
+
+def _subset(inp: LbInput, packet: int) -> LbInput:
+    """The input restricted to one packet (for the packet-by-packet retry)."""
+    p = inp.params
+    keep = p.rows == packet
+    sel = np.flatnonzero(keep)
+    values, counts = {}, {}
+    for name, vals in p.values.items():
+        off = p.offsets(name)
+        values[name] = np.asarray(vals)[off[sel[0]] : off[sel[0] + 1]] if len(sel) else vals[:0]
+        counts[name] = p.counts[name][sel]
+    table = dataclasses.replace(
+        p,
+        rows=p.rows[sel],
+        values=values,
+        counts=counts,
+        end_bits=p.end_bits[sel],
+        length_bits=p.length_bits[sel],
+        engineering={},
+    )
+    return dataclasses.replace(inp, params=table)
+
+
+# -- building ------------------------------------------------------------------------------------
+_SHAPE_ERRORS = (ProductBuildError, ValueError, IndexError, KeyError)
+
+
+def run_builder(entry: BuilderEntry, inp: LbInput) -> tuple[list[L0Product], list[L0Issue]]:
+    """Run a family builder; on a shape error retry packet by packet (if the entry allows).
+
+    Returns
+    -------
+    products : what could be built
+    issues : the LB file (retry not allowed) or the packets that failed, with the reason
+    """
+    try:
+        return entry.build(inp), []
+    except _SHAPE_ERRORS as err:
+        if not entry.per_packet_retry or len(inp.params) <= 1:
+            return [], [L0Issue(inp.parent, None, f"{type(err).__name__}: {err}")]
+        logger.warning(
+            "l0 build failed, retrying per packet file=%s product=%s error=%s",
+            inp.parent,
+            inp.spec.key,
+            err,
+        )
+    products: list[L0Product] = []
+    issues: list[L0Issue] = []
+    for row in inp.params.rows.tolist():
+        try:
+            products.extend(entry.build(_subset(inp, row)))
+        except _SHAPE_ERRORS as err:
+            issues.append(
+                L0Issue(inp.parent, row, f"{type(err).__name__}: {err}", int(inp.packet[row]))
+            )
+    return products, issues
+
+
+def build_l0_files(
+    lb_files: Iterable[Path | str],
+    store: IdbStore,
+    conf_dir: Path | str,
+    *,
+    products: Collection[str] | None = None,
+) -> L0Build:
+    """Build the L0 products of LB files, one family per file, without day splitting.
+
+    Products of the same family from several files are stacked (`concat_products`) for daily
+    families; BSD products stay one per request.
+    """
+    from stix_assets.core.products.builders import BUILDERS  # registry of families
+
+    by_key: dict[str, list[L0Product]] = {}
+    issues: list[L0Issue] = []
+    for path in sorted(Path(p) for p in lb_files):
+        try:
+            inp, decode_issues = _lb_input(path, store, Path(conf_dir))
+        except ProductBuildError as err:
+            issues.append(L0Issue(path.name, None, str(err)))
+            continue
+        issues.extend(decode_issues)
+        if products is not None and inp.spec.key not in products:
+            continue
+        entry = BUILDERS.get(inp.spec.key)
+        if entry is None:
+            logger.debug("no l0 builder product=%s file=%s", inp.spec.key, path.name)
+            continue
+        if len(inp.params) == 0:
+            issues.append(L0Issue(path.name, None, "no decodable packet"))
+            continue
+        built, build_issues = run_builder(entry, inp)
+        issues.extend(build_issues)
+        by_key.setdefault(inp.spec.key, []).extend(built)
+    out: list[L0Product] = []
+    for _key, prods in sorted(by_key.items()):
+        if not prods:
+            continue
+        if prods[0].spec.per_request:
+            out.extend(prods)
+        else:
+            out.append(concat_products(prods))
+    for issue in issues:
+        logger.warning(
+            "l0 packet left out file=%s packet=%s reason=%s",
+            issue.file,
+            issue.packet_index,
+            issue.reason,
+        )
+    return L0Build(out, issues)
+
+
+def build_l0_day(
+    lb_files: Iterable[Path | str],
+    scet_day: date,
+    store: IdbStore,
+    conf_dir: Path | str,
+    *,
+    products: Collection[str] | None = None,
+) -> L0Build:
+    """Build the L0 products of one SCET day from the LB files that may hold it.
+
+    Parameters
+    ----------
+    lb_files : LB files (a daily product's bins may come from the LB files of the day before or
+        after: pass those too)
+    scet_day : the SCET day (``coarse // 86400``) whose DATA bin centres are kept
+    store : installed IDBs
+    conf_dir : STIX-CONF root
+    products : only these registry keys
+
+    Returns
+    -------
+    L0Build
+        Daily products restricted to ``scet_day`` (empty ones dropped) and BSD products whole.
+    """
+    built = build_l0_files(lb_files, store, conf_dir, products=products)
+    out: list[L0Product] = []
+    for prod in built.products:
+        if prod.spec.per_request:
+            out.append(prod)
+            continue
+        out.extend(p for p in split_by_day(prod) if p.scet_day == scet_day)
+    return L0Build(out, built.issues)
+
+
+# -- stacking and splitting ----------------------------------------------------------------------
+def _take(table: Mapping[str, NDArray], idx: NDArray) -> dict[str, NDArray]:
+    return {k: np.asarray(v)[idx] for k, v in table.items()}
+
+
+def _fit_index(col: NDArray, template: NDArray) -> NDArray:
+    dtype = template.dtype
+    if dtype.kind in "ui" and len(col) and int(col.max()) > np.iinfo(dtype).max:
+        dtype = np.dtype(min_uint(col))
+    return col.astype(dtype)
+
+
+def _stack(cols: list[NDArray]) -> NDArray:
+    if cols[0].dtype.kind == "S":
+        width = max(c.dtype.itemsize for c in cols)
+        return np.concatenate([c.astype(f"S{width}") for c in cols])
+    return np.concatenate(cols)
+
+
+def concat_products(prods: Sequence[L0Product]) -> L0Product:
+    """Stack products of one family: control re-indexed, data unique on centisecond time.
+
+    Rows are sorted by time; of rows with the same rounded centisecond time the first (in input
+    order) is kept; control rows no longer referenced are dropped and indices renumbered.
+    """
+    if len(prods) == 1:
+        return _reindex(prods[0])
+    base = 0
+    controls, datas = [], []
+    for p in prods:
+        c = dict(p.control)
+        d = dict(p.data)
+        c["index"] = c["index"].astype(np.int64) + base
+        d["control_index"] = d["control_index"].astype(np.int64) + base
+        base = int(c["index"].max()) + 1 if len(c["index"]) else base
+        controls.append(c)
+        datas.append(d)
+    control = {k: _stack([c[k] for c in controls]) for k in controls[0]}
+    data = {k: _stack([d[k] for d in datas]) for k in datas[0]}
+    first = prods[0]
+    key = np.round(data["time"] * 100.0).astype(np.int64)
+    _, keep = np.unique(key, return_index=True)
+    data = _take(data, keep)
+    ranges: dict[str, tuple[float, float]] = {}
+    for p in prods:
+        for v, s, e in p.idb_versions:
+            lo, hi = ranges.get(v, (s, e))
+            ranges[v] = (min(lo, s), max(hi, e))
+    merged = dataclasses.replace(
+        first,
+        control=control,
+        data=data,
+        idb_versions=tuple((v, s, e) for v, (s, e) in sorted(ranges.items())),
+        parents=tuple(sorted({x for p in prods for x in p.parents})),
+        raw_files=tuple(sorted({x for p in prods for x in p.raw_files})),
+        data_range=(
+            min(p.data_range[0] for p in prods),
+            max(p.data_range[1] for p in prods),
+        ),
+    )
+    return _reindex(merged, template=first)
+
+
+def _reindex(prod: L0Product, template: L0Product | None = None) -> L0Product:
+    """Keep referenced control rows, renumber ``index``/``control_index`` from 0."""
+    template = template or prod
+    used, inverse = np.unique(prod.data["control_index"].astype(np.int64), return_inverse=True)
+    cidx = prod.control["index"].astype(np.int64)
+    pos = np.searchsorted(cidx, used) if np.all(np.diff(cidx) > 0) else None
+    if pos is None:
+        order = np.argsort(cidx, kind="stable")
+        pos = order[np.searchsorted(cidx[order], used)]
+    control = _take(prod.control, pos)
+    control["index"] = _fit_index(np.arange(len(pos)), template.control["index"])
+    data = dict(prod.data)
+    data["control_index"] = _fit_index(
+        inverse.reshape(-1).astype(np.int64), template.data["control_index"]
+    )
+    return dataclasses.replace(prod, control=control, data=data)
+
+
+def split_by_day(prod: L0Product) -> list[L0Product]:
+    """Split a daily product by the SCET day of its DATA bin centres (domain doc 3.7)."""
+    days = np.floor(prod.data["time"] / SECONDS_PER_DAY).astype(np.int64)
+    out = []
+    for day in np.unique(days).tolist():
+        idx = np.flatnonzero(days == day)
+        part = dataclasses.replace(
+            prod,
+            data=_take(prod.data, idx),
+            scet_day=SCET_EPOCH + np.timedelta64(day, "D").astype(object),
+        )
+        out.append(_reindex(part, template=prod))
+    return out
+
+
+# -- naming --------------------------------------------------------------------------------------
+def l0_directory(spec: ProductSpec, ssid: int | None) -> Path:
+    """``L0/<st>/<sst>[/<ssid>]`` relative to the archive root."""
+    parts = ["L0", str(spec.service), str(spec.subtypes[0] if spec.subtypes else 0)]
+    if ssid is not None:
+        parts.append(str(ssid))
+    return Path(*parts)
+
+
+def l0_file_name(prod: L0Product) -> str:
+    """File name of an L0 product (domain doc 3.3).
+
+    Daily: ``solo_L0_stix-<name>_<SCET day start:010d>_V<NN>U.fits``; BSD:
+    ``solo_L0_stix-<name>_<start coarse:010d>-<end coarse:010d>_V<NN>_<rid:010d>[-<tcc:05d>]``.
+    """
+    version = f"V{prod.spec.processing_version:02d}"
+    name = prod.spec.name
+    if prod.spec.per_request:
+        start, end = prod.time_range()
+        tcc, rid = prod.request_id or (0, 0)
+        suffix = f"_{rid:010d}" + ("" if tcc is None or tcc < 0 else f"-{tcc:05d}")
+        return (
+            f"solo_L0_stix-{name}_{int(np.floor(start)):010d}-{int(np.floor(end)):010d}"
+            f"_{version}{suffix}.fits"
+        )
+    if prod.scet_day is None:
+        raise ProductBuildError(f"daily L0 product {prod.spec.key} without a SCET day")
+    status = "U" if prod.spec.daily else ""
+    return f"solo_L0_stix-{name}_{scet_day_start(prod.scet_day):010d}_{version}{status}.fits"
+
+
+# -- writing -------------------------------------------------------------------------------------
+def _ssid(prod: L0Product) -> int | None:
+    if prod.spec.ssids and len(prod.spec.ssids) == 1:
+        return prod.spec.ssids[0]
+    return None
+
+
+def _scet_text(seconds: float) -> str:
+    coarse, fine = scet_split(seconds)
+    return f"{coarse:010d}:{fine:05d}"
+
+
+def _primary_cards(
+    prod: L0Product,
+    name: str,
+    created: datetime,
+    software_version: str,
+    config_version: str,
+) -> list[Card]:
+    spec = prod.spec
+    beg, end = prod.time_range()
+    ticks = [c * 65536 + f for c, f in (scet_split(beg), scet_split(end))]
+    avg = (sum(ticks) // 2) / FINE  # integer midpoint, truncated as STIXCore's SCETime does
+    timedel = prod.data["timedel"]
+    rid = prod.request_id
+    ssid = _ssid(prod)
+    cards: list[Card] = [
+        ("FILENAME", name, "FITS filename"),
+        ("RAW_FILE", ";".join(prod.raw_files), "Raw filename(s)"),
+        ("PARENT", ";".join(prod.parents), "Source file current data"),
+        ("DATE", created.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3], "FITS file creation date in UTC"),
+        ("BLANK", 4294967295, "Value marking undefined pixels (before the applic"),
+        ("LEVEL", prod.level, "Processing level of the data"),
+        ("ORIGIN", ORIGIN, "FHNW"),
+        ("CREATOR", CREATOR, "FITS creation software"),
+        ("VERS_SW", software_version, "Version of SW that provided FITS file"),
+        ("VERS_CFG", config_version, "Version of the common instrument configuration"),
+        ("VERSION", f"{spec.processing_version:02d}", "Version of data product"),
+        ("OBSRVTRY", "Solar Orbiter", "Satellite name"),
+        ("TELESCOP", "SOLO/STIX", "Telescope/Sensor name"),
+        ("INSTRUME", "STIX", "Instrument name"),
+        ("STYPE", int(spec.service or 0), "Service Type"),
+        ("SSTYPE", int(spec.subtypes[0]) if spec.subtypes else 0, "Sub-service Type"),
+        ("SSID", ssid if ssid is not None else "", "Science Structure ID"),
+        ("SCI_RID", f"{rid[1]:010d}" if rid else "", "Science data request ID"),
+        ("SCI_TCC", f"{rid[0]:05d}" if rid else "", "Science data request TC packet seq. control"),
+        ("OBT_BEG", _stixcore_float(beg), "Start acquisition time in OBT"),
+        ("OBT_END", _stixcore_float(end), "End acquisition time in OBT"),
+        ("TIMESYS", "OBT", "System used for time keywords"),
+        ("DATE-OBS", _scet_text(beg), "Depreciated, same as DATE-BEG"),
+        ("DATE-BEG", _scet_text(beg), "Start time of observation"),
+        ("DATE-AVG", _scet_text(avg), "Average time of observation"),
+        ("DATE-END", _scet_text(end), "End time of observation"),
+        ("DATAMIN", prod.data_range[0], "Minimum valid physical value"),
+        ("DATAMAX", prod.data_range[1], "Maximum valid physical value"),
+        ("BUNIT", prod.bunit, "Units of physical value, after application of BSCALE, BZERO"),
+        ("XPOSURE", float(np.min(timedel)) if len(timedel) else 0.0, "[s] shortest exposure time"),
+        ("XPOMAX", float(np.max(timedel)) if len(timedel) else 0.0, "[s] maximum exposure time"),
+    ]
+    cards.extend(c for c in prod.header if c[0] not in ("COMMENT", "HISTORY"))
+    cards.extend(c for c in prod.header if c[0] in ("COMMENT", "HISTORY"))
+    cards.append(("HISTORY", "Processed by stix-assets L0", ""))
+    return cards
+
+
+def _structured(columns: Mapping[str, NDArray]) -> NDArray[np.void]:
+    arrays = {k: np.asarray(v) for k, v in columns.items()}
+    n = len(next(iter(arrays.values()))) if arrays else 0
+    dtype = [(k, a.dtype, a.shape[1:]) for k, a in arrays.items()]
+    out = np.zeros(n, dtype=dtype)
+    for k, a in arrays.items():
+        out[k] = a
+    return out
+
+
+def _data_columns(prod: L0Product, beg: float) -> dict[str, NDArray]:
+    data = dict(prod.data)
+    t, dt = np.asarray(data["time"]), np.asarray(data["timedel"])
+    if prod.time_encoding == "s":
+        data["time"] = (t - beg).astype(np.float32)
+        data["timedel"] = dt.astype(np.float32)
+    else:
+        data["time"] = np.round((t - beg) * 100.0).astype(np.uint32)
+        data["timedel"] = np.round(dt * 100.0).astype(np.uint32)
+    return data
+
+
+def l0_tables(prod: L0Product) -> list[TableHdu]:
+    """The extension HDUs of an L0 file (CONTROL, DATA, IDB_VERSIONS[, ENERGIES])."""
+    beg, _ = prod.time_range()
+    time_unit = "s" if prod.time_encoding == "s" else "cs"
+    data_units = {"time": time_unit, "timedel": time_unit, **prod.data_units}
+    versions = prod.idb_versions
+    width = max([len(v) for v, _, _ in versions] + [1])
+    idb = np.zeros(
+        len(versions), dtype=[("version", f"S{width}"), ("obt_start", "f8"), ("obt_end", "f8")]
+    )
+    for i, (v, s, e) in enumerate(versions):
+        idb[i] = (v.encode("ascii"), s, e)
+    tables = [
+        TableHdu("CONTROL", _structured(prod.control), dict(prod.control_units), tscal=True),
+        TableHdu("DATA", _structured(_data_columns(prod, beg)), data_units, tscal=True),
+        TableHdu("IDB_VERSIONS", idb, {"obt_start": "s", "obt_end": "s"}, tscal=True),
+    ]
+    if prod.energies is not None:
+        tables.append(
+            TableHdu(
+                "ENERGIES",
+                _structured(prod.energies),
+                {"e_low": "keV", "e_high": "keV"},
+                tscal=True,
+            )
+        )
+    return tables
+
+
+def write_l0(
+    products: Iterable[L0Product],
+    archive_root: Path | str,
+    *,
+    created: datetime,
+    software_version: str,
+    config_version: str = "",
+) -> list[L0FileResult]:
+    """Write L0 products under ``<archive_root>/L0/<st>/<sst>[/<ssid>]/`` (whole rewrite).
+
+    Parameters
+    ----------
+    products : from `build_l0_day` / `build_l0_files`
+    archive_root : archive root
+    created : timezone-aware creation time (``DATE``, checksum comments)
+    software_version, config_version : ``VERS_SW``, ``VERS_CFG``
+
+    Returns
+    -------
+    list of L0FileResult in file-name order
+    """
+    if created.tzinfo is None:
+        raise ValueError("created must be timezone-aware")
+    created = created.astimezone(UTC)
+    root = Path(archive_root)
+    results = []
+    for prod in products:
+        if prod.n_rows == 0:
+            continue
+        name = l0_file_name(prod)
+        path = root / l0_directory(prod.spec, _ssid(prod)) / name
+        cards = _primary_cards(prod, name, created, software_version, config_version)
+        sha = write_fits(
+            path, cards, l0_tables(prod), checksum_comment=created.strftime("%Y-%m-%dT%H:%M:%S")
+        )
+        logger.info("l0 written file=%s rows=%d", name, prod.n_rows)
+        results.append(
+            L0FileResult(
+                path, prod.spec.key, prod.scet_day, prod.request_id, sha, prod.n_rows, prod.parents
+            )
+        )
+    return sorted(results, key=lambda r: r.path.name)
