@@ -1,15 +1,22 @@
 """The L0 builder registry: registry key -> family builder (one entry per family).
 
 `stix_assets.core.products.l0` dispatches an LB file to ``BUILDERS[spec.key]``; a product key
-without an entry is kept at LB only. Adding a family = writing its builder (a plain function
-``LbInput -> list[L0Product]``) and adding one line here. Keys are those of
+without an entry is kept at LB only (``hk_heartbeat``, ``sci_auto``: STIXCore has no L0 class for
+them). Adding a family = writing its builder (a plain function ``LbInput -> list[L0Product]``, or
+an object with ``products`` and ``waiting`` for BSD) and adding one line here. Keys are those of
 `stix_assets.core.products.registry`.
 """
 
 from stix_assets.core.products import quicklook
+from stix_assets.core.products.generic import build_generic_l0
+from stix_assets.core.products.housekeeping import build_hk_l0
 from stix_assets.core.products.l0 import BuilderEntry
+from stix_assets.core.products.registry import PRODUCTS
+from stix_assets.core.products.science import build_science_l0
 
 __all__ = ["BUILDERS"]
+
+_LB_ONLY = {"hk_heartbeat", "sci_auto"}
 
 BUILDERS: dict[str, BuilderEntry] = {
     # quick-look families (quicklook.py)
@@ -20,8 +27,18 @@ BUILDERS: dict[str, BuilderEntry] = {
     "ql_flareflag": BuilderEntry(quicklook.build_flareflag),
     "ql_tmstatusflarelist": BuilderEntry(quicklook.build_tmstatusflarelist),
     "cal_energy": BuilderEntry(quicklook.build_cal_energy),
-    # housekeeping families (housekeeping.py, H9): "hk_mini", "hk_maxi"
-    # generic services (generic.py, H9): "tc_verify", "events", "memory", ... (registry generic)
-    # bulk science per request (science.py, H9), with BuilderEntry(..., per_packet_retry=False):
-    # "xray_rpd", "xray_cpd", "xray_scpd", "xray_vis", "xray_spec", "aspect_burst"
+    # housekeeping (housekeeping.py)
+    "hk_mini": BuilderEntry(build_hk_l0),
+    "hk_maxi": BuilderEntry(build_hk_l0),
+    # bulk science per request (science.py): products span packet sequences, no per-packet retry
+    **{
+        key: BuilderEntry(build_science_l0, per_packet_retry=False)
+        for key in ("xray_rpd", "xray_cpd", "xray_scpd", "xray_vis", "xray_spec", "aspect_burst")
+    },
+    # every other parseable service (generic.py, STIXCore's DefaultProduct)
+    **{
+        spec.key: BuilderEntry(build_generic_l0)
+        for spec in PRODUCTS
+        if spec.generic and spec.key not in _LB_ONLY
+    },
 }

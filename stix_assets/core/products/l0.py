@@ -65,7 +65,7 @@ from numpy.typing import NDArray
 from stix_assets.core.archive import SCET_EPOCH, SECONDS_PER_DAY, scet_day_start
 from stix_assets.core.errors import PacketDecodeError, ProductBuildError
 from stix_assets.core.fits import Card, TableHdu, read_fits, write_fits
-from stix_assets.core.idb import IdbStore, ParameterTable, decode_parameters
+from stix_assets.core.idb import Idb, IdbStore, ParameterTable, decode_parameters
 from stix_assets.core.products.registry import ProductSpec, product_for
 from stix_assets.core.tmtc import PacketBatch
 from stix_assets.core.tmtc.headers import HEADER_DTYPE, HEADER_SIZE, decode_headers
@@ -172,6 +172,7 @@ class LbInput:
     request_id : ``(tcc, rid)`` of a BSD file, else ``None``
     conf_dir : STIX-CONF root (``detector/science_echan_index.csv`` ...)
     idb_versions : ``(version, obt_start, obt_end)`` over the decoded packets
+    idbs : the IDB of every version in ``versions`` (names, descriptions, calibrations)
     """
 
     spec: ProductSpec
@@ -184,6 +185,7 @@ class LbInput:
     request_id: tuple[int, int] | None
     conf_dir: Path
     idb_versions: tuple[tuple[str, float, float], ...]
+    idbs: Mapping[str, Idb] = field(default_factory=dict)
 
     def decoded_rows(self) -> NDArray[np.int64]:
         """Batch index of every decoded packet (the rows of ``params``)."""
@@ -206,10 +208,11 @@ class L0Issue:
 
 @dataclass(frozen=True, slots=True)
 class L0Build:
-    """Result of building: the products and what was left out."""
+    """Result of building: the products, what was left out, and BSD sequences still waiting."""
 
     products: list[L0Product]
     issues: list[L0Issue]
+    waiting: list[object] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
@@ -526,6 +529,7 @@ def _lb_input(path: Path, store: IdbStore, conf_dir: Path) -> tuple[LbInput, lis
             request_id=rid,
             conf_dir=Path(conf_dir),
             idb_versions=ranges,
+            idbs={str(v): store.get(str(v)) for v in set(versions.tolist()) if v},
         ),
         issues,
     )
@@ -557,35 +561,46 @@ def _subset(inp: LbInput, packet: int) -> LbInput:
 _SHAPE_ERRORS = (ProductBuildError, ValueError, IndexError, KeyError)
 
 
-def run_builder(entry: BuilderEntry, inp: LbInput) -> tuple[list[L0Product], list[L0Issue]]:
+def _products_of(built: object) -> tuple[list[L0Product], list[object]]:
+    # a builder returns its products, or an object with ``products`` and ``waiting`` (BSD)
+    if isinstance(built, list):
+        return built, []
+    return list(built.products), list(getattr(built, "waiting", []))
+
+
+def run_builder(
+    entry: BuilderEntry, inp: LbInput
+) -> tuple[list[L0Product], list[L0Issue], list[object]]:
     """Run a family builder; on a shape error retry packet by packet (if the entry allows).
 
     Returns
     -------
     products : what could be built
     issues : the LB file (retry not allowed) or the packets that failed, with the reason
+    waiting : incomplete BSD sequences the builder left for later TM
     """
     try:
-        return entry.build(inp), []
+        products, waiting = _products_of(entry.build(inp))
+        return products, [], waiting
     except _SHAPE_ERRORS as err:
         if not entry.per_packet_retry or len(inp.params) <= 1:
-            return [], [L0Issue(inp.parent, None, f"{type(err).__name__}: {err}")]
+            return [], [L0Issue(inp.parent, None, f"{type(err).__name__}: {err}")], []
         logger.warning(
             "l0 build failed, retrying per packet file=%s product=%s error=%s",
             inp.parent,
             inp.spec.key,
             err,
         )
-    products: list[L0Product] = []
+    products = []
     issues: list[L0Issue] = []
     for row in inp.params.rows.tolist():
         try:
-            products.extend(entry.build(_subset(inp, row)))
+            products.extend(_products_of(entry.build(_subset(inp, row)))[0])
         except _SHAPE_ERRORS as err:
             issues.append(
                 L0Issue(inp.parent, row, f"{type(err).__name__}: {err}", int(inp.packet[row]))
             )
-    return products, issues
+    return products, issues, []
 
 
 def build_l0_files(
@@ -604,6 +619,7 @@ def build_l0_files(
 
     by_key: dict[str, list[L0Product]] = {}
     issues: list[L0Issue] = []
+    waiting: list[object] = []
     for path in sorted(Path(p) for p in lb_files):
         try:
             inp, decode_issues = _lb_input(path, store, Path(conf_dir))
@@ -620,9 +636,12 @@ def build_l0_files(
         if len(inp.params) == 0:
             issues.append(L0Issue(path.name, None, "no decodable packet"))
             continue
-        built, build_issues = run_builder(entry, inp)
+        built, build_issues, build_waiting = run_builder(entry, inp)
         issues.extend(build_issues)
-        by_key.setdefault(inp.spec.key, []).extend(built)
+        waiting.extend(build_waiting)
+        for prod in built:
+            # generic families name their products per packet kind (events-1-33, ...)
+            by_key.setdefault(prod.spec.name, []).append(prod)
     out: list[L0Product] = []
     for _key, prods in sorted(by_key.items()):
         if not prods:
@@ -638,7 +657,7 @@ def build_l0_files(
             issue.packet_index,
             issue.reason,
         )
-    return L0Build(out, issues)
+    return L0Build(out, issues, waiting)
 
 
 def build_l0_day(
@@ -672,7 +691,7 @@ def build_l0_day(
             out.append(prod)
             continue
         out.extend(p for p in split_by_day(prod) if p.scet_day == scet_day)
-    return L0Build(out, built.issues)
+    return L0Build(out, built.issues, built.waiting)
 
 
 # -- stacking and splitting ----------------------------------------------------------------------
@@ -885,7 +904,8 @@ def _data_columns(prod: L0Product, beg: float) -> dict[str, NDArray]:
         data["timedel"] = dt.astype(np.float32)
     else:
         data["time"] = np.round((t - beg) * 100.0).astype(np.uint32)
-        data["timedel"] = np.round(dt * 100.0).astype(np.uint32)
+        # explicit wrap of a negative duration (STIXCore's file holds it so; see science.py)
+        data["timedel"] = np.round(dt * 100.0).astype(np.int64).astype(np.uint32)
     return data
 
 

@@ -106,7 +106,11 @@ def packet_skm(params: ParameterTable, group: str) -> NDArray[np.int64]:
     base = "EACC" if group == "EACC_FLUX" else group
     skm = np.stack([params.first(p).astype(np.int64) for p in SKM_GROUPS[base]], axis=1)
     if group == "EACC_FLUX":
+        # (S-1, K+1, M) turns the signed visibility scheme into an unsigned one with one more
+        # exponent bit; when the counts were sent unsigned (S = 0) there is no sign bit to give
+        # up, so S stays 0 (real packet 0087031811; docs/decisions.md)
         skm = skm + np.array([-1, 1, 0])
+        skm[:, 0] = np.maximum(skm[:, 0], 0)
     return skm
 
 
