@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING
 
 import dagster as dg
 
-from stix_assets.core.catalog import ProductFileRecord
 from stix_assets.core.products.registry import BASE_PROCESSING_VERSION
 
 if TYPE_CHECKING:
@@ -30,7 +29,6 @@ __all__ = [
     "TM_RAW_KEY",
     "days_touched_from_metadata",
     "lb_asset_key",
-    "lb_product_records",
     "lb_results",
     "product_key_of",
     "tm_index_result",
@@ -146,26 +144,3 @@ def lb_results(
     for r in results:
         by_product.setdefault(r.product_key, []).append(r)
     return [_lb_result(p, rs, tm_sha256, idb_versions) for p, rs in sorted(by_product.items())]
-
-
-def lb_product_records(
-    results: Sequence["LbFileResult"], *, written_at: dt.datetime, run_id: str | None
-) -> list[ProductFileRecord]:
-    """Catalog rows of the LB files `write_lb` wrote."""
-    return [
-        ProductFileRecord(
-            path=r.path,
-            level="LB",
-            product=r.product_key,
-            partition_day=r.scet_day,
-            version=BASE_PROCESSING_VERSION,
-            sha256=r.sha256,
-            written_at=written_at,
-            size=r.path.stat().st_size,
-            n_rows=r.n_packets,
-            inputs=tuple(r.raw_files),
-            request_id=r.request_id[1] if r.request_id else None,
-            run_id=run_id,
-        )
-        for r in results
-    ]

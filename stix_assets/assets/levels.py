@@ -18,13 +18,12 @@ from stix_assets.assets._results import (
     SOFTWARE_VERSION,
     TM_RAW_KEY,
     lb_asset_key,
-    lb_product_records,
     lb_results,
     product_key_of,
 )
 from stix_assets.core.catalog import Catalog
 from stix_assets.core.ingest import index_tm_file
-from stix_assets.core.products.lb import LbFileResult, write_lb
+from stix_assets.core.products.lb import LbFileResult, lb_product_records, write_lb
 from stix_assets.core.products.registry import PRODUCTS, ProductSpec
 from stix_assets.partitions import scet_day_from_key, scet_days
 from stix_assets.resources import StixSettings
@@ -55,9 +54,10 @@ def lb_specs() -> list[dg.AssetSpec]:
 def _record(
     catalog: Catalog, results: Sequence[LbFileResult], *, written_at: dt.datetime, run_id: str
 ) -> None:
-    catalog.record_products(lb_product_records(results, written_at=written_at, run_id=run_id))
-    for r in results:
-        catalog.record_lb_inputs(r.path, r.raw_files)
+    catalog.record_lb_results(
+        lb_product_records(results, written_at=written_at, run_id=run_id),
+        {r.path: r.raw_files for r in results},
+    )
 
 
 @dg.multi_asset(

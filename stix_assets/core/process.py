@@ -1,0 +1,350 @@
+"""Run TM -> LB over a set of TM files directly, without Dagster (the ``stix-assets process`` core).
+
+The same core functions the Dagster assets call are used: every file is indexed with
+`stix_assets.core.ingest.index_tm_file`, then LB is written **once** for all packets together with
+`stix_assets.core.products.lb.write_lb` (one write per LB file, not one per TM file), and
+everything is recorded in the catalog when one is given.
+
+Error policy (domain 8.5, STIXCore ``--stop_on_error``/``--continue_on_error``): with
+``stop_on_error`` the first file that cannot be read, or the first quarantined packet, raises and
+nothing is written; otherwise such files and packets are recorded in the summary (and catalog) and
+every good packet is processed. Unlike STIXCore no configuration flag decides whether an error is
+swallowed inside the core: the caller chooses, and the choice is a keyword argument.
+"""
+
+import datetime as dt
+import fnmatch
+import hashlib
+import logging
+import shutil
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from stix_assets.core.catalog import Catalog
+from stix_assets.core.errors import PacketDecodeError, StixError, TMFileError
+from stix_assets.core.idb import IdbStore
+from stix_assets.core.ingest import TmIndex, index_tm_file
+from stix_assets.core.products.lb import LbFileResult, lb_product_records, write_lb
+from stix_assets.core.tmtc import TMFile
+
+__all__ = [
+    "IMPLEMENTED_LEVELS",
+    "LEVELS",
+    "OUTPUT_LEVEL_DIRS",
+    "FileOutcome",
+    "ProcessSummary",
+    "clean_archive",
+    "collect_inputs",
+    "process_tm_files",
+]
+
+logger = logging.getLogger(__name__)
+
+LEVELS = ("TM", "LB", "L0", "L1", "L2")
+IMPLEMENTED_LEVELS = ("TM", "LB")
+OUTPUT_LEVEL_DIRS = ("LB", "L0", "L1", "L2")
+TM_GLOB = "*PktTmRaw*.xml"
+TC_GLOB = "*PktTcReport*.xml"
+_EXAMPLES = 20
+
+
+@dataclass(frozen=True, slots=True)
+class FileOutcome:
+    """What happened to one input file.
+
+    Attributes
+    ----------
+    name : file name
+    kind : ``"TM"``, ``"TC"`` (recorded and skipped) or ``"failed"`` (could not be read at all)
+    n_packets : good packets indexed
+    n_quarantined : packets set aside
+    error : why the file failed, else ``None``
+    """
+
+    name: str
+    kind: str
+    n_packets: int = 0
+    n_quarantined: int = 0
+    error: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ProcessSummary:
+    """Result of `process_tm_files`: counts, files written, quarantine and errors."""
+
+    end_level: str
+    files: tuple[FileOutcome, ...]
+    packets_by_kind: dict[str, int]
+    lb_files: tuple[str, ...]
+    lb_new_packets: int
+    quarantined_by_reason: dict[str, int]
+    quarantine_examples: tuple[dict[str, object], ...]
+    idb_versions: tuple[str, ...]
+    errors: tuple[str, ...] = field(default=())
+
+    def _count(self, kind: str) -> int:
+        return sum(1 for f in self.files if f.kind == kind)
+
+    @property
+    def n_packets(self) -> int:
+        """Good packets over all files."""
+        return sum(self.packets_by_kind.values())
+
+    @property
+    def n_quarantined(self) -> int:
+        """Packets set aside over all files."""
+        return sum(self.quarantined_by_reason.values())
+
+    def as_dict(self) -> dict[str, object]:
+        """Plain JSON-able values (the ``--json`` output)."""
+        return {
+            "end_level": self.end_level,
+            "files_in": {
+                "total": len(self.files),
+                "tm": self._count("TM"),
+                "tc": self._count("TC"),
+                "failed": self._count("failed"),
+            },
+            "packets": self.n_packets,
+            "packets_by_kind": dict(sorted(self.packets_by_kind.items())),
+            "lb_files_written": len(self.lb_files),
+            "lb_new_packets": self.lb_new_packets,
+            "lb_files": list(self.lb_files),
+            "quarantined": self.n_quarantined,
+            "quarantined_by_reason": dict(self.quarantined_by_reason),
+            "quarantine_examples": list(self.quarantine_examples),
+            "idb_versions": list(self.idb_versions),
+            "errors": list(self.errors),
+            "files": [
+                {
+                    "name": f.name,
+                    "kind": f.kind,
+                    "packets": f.n_packets,
+                    "quarantined": f.n_quarantined,
+                    "error": f.error,
+                }
+                for f in self.files
+            ],
+        }
+
+    def summary_line(self) -> str:
+        """One line: files in, packets, files written, quarantined, errors."""
+        return (
+            f"files in: {len(self.files)} (TM {self._count('TM')} / TC {self._count('TC')} / "
+            f"failed {self._count('failed')}); packets: {self.n_packets}; "
+            f"LB files written: {len(self.lb_files)}; quarantined packets: {self.n_quarantined}; "
+            f"errors: {len(self.errors)}"
+        )
+
+
+def collect_inputs(
+    *,
+    tm_dir: Path | None = None,
+    tm_files: Sequence[Path] = (),
+    input_list: Path | None = None,
+    name_filter: str | None = None,
+) -> list[Path]:
+    """Select the input files of a run, in processing order.
+
+    Parameters
+    ----------
+    tm_dir : directory scanned for ``*PktTmRaw*.xml`` (and ``*PktTcReport*.xml``, which are
+        recorded and skipped), sorted by name; also the base of relative names in ``input_list``
+    tm_files : explicit files, kept in the given order
+    input_list : text file with one TM file name or path per line (``#`` starts a comment);
+        relative names resolve against ``tm_dir`` if given, else against the list's folder
+    name_filter : glob on the file name that further restricts the selection
+
+    Returns
+    -------
+    list of paths without duplicates.
+    """
+    paths: list[Path] = list(tm_files)
+    if input_list is not None:
+        base = tm_dir if tm_dir is not None else input_list.parent
+        for line in input_list.read_text().splitlines():
+            entry = line.split("#", 1)[0].strip()
+            if entry:
+                p = Path(entry)
+                paths.append(p if p.is_absolute() else base / p)
+    elif tm_dir is not None:
+        found = [*tm_dir.glob(TM_GLOB), *tm_dir.glob(TC_GLOB)]
+        paths.extend(sorted({p for p in found if p.is_file()}, key=lambda p: p.name))
+    if name_filter:
+        paths = [p for p in paths if fnmatch.fnmatch(p.name, name_filter)]
+    unique: dict[Path, None] = {}
+    for p in paths:
+        unique.setdefault(p, None)
+    return list(unique)
+
+
+def clean_archive(archive: Path, levels: Iterable[str] = OUTPUT_LEVEL_DIRS) -> list[Path]:
+    """Remove the level folders (``LB``, ``L0``, ``L1``, ``L2``) under ``archive``.
+
+    Nothing else under ``archive`` is touched (the catalog and foreign files stay). A level folder
+    that is a symbolic link is refused rather than followed.
+
+    Returns
+    -------
+    The folders removed.
+
+    Raises
+    ------
+    StixError
+        If a level folder is a symbolic link or not a directory.
+    """
+    removed = []
+    for level in levels:
+        if level not in OUTPUT_LEVEL_DIRS:
+            raise StixError(f"refusing to clean unknown level folder {level!r}")
+        target = archive / level
+        if target.is_symlink() or (target.exists() and not target.is_dir()):
+            raise StixError(f"refusing to clean {target}: not a plain directory")
+        if target.is_dir():
+            shutil.rmtree(target)
+            removed.append(target)
+            logger.info("archive cleaned folder=%s", target)
+    return removed
+
+
+def _index_one(path: Path, store: IdbStore) -> TmIndex:
+    try:
+        return index_tm_file(path, store)
+    except OSError as err:
+        raise TMFileError(f"cannot read file: {err.strerror or err}", file=path.name) from err
+
+
+def _record_failed(catalog: Catalog, path: Path, error: str) -> None:
+    """Record a file that could not be indexed (when it exists at all)."""
+    try:
+        data = path.read_bytes()
+    except OSError:
+        logger.warning("tm file not recorded in catalog file=%s reason=unreadable", path.name)
+        return
+    tm = TMFile(path, path.name, len(data), hashlib.sha256(data).hexdigest(), "TM")
+    catalog.record_tm_file(tm, status="failed", error=error)
+
+
+def _record_lb(catalog: Catalog, results: Sequence[LbFileResult], written_at: dt.datetime) -> None:
+    """Record the LB files written and the TM files that fed each, in one catalog write."""
+    catalog.record_lb_results(
+        lb_product_records(results, written_at=written_at),
+        {r.path: r.raw_files for r in results},
+    )
+
+
+def _raise_first_quarantined(index: TmIndex) -> None:
+    q = index.report.quarantined[0]
+    raise PacketDecodeError(
+        f"quarantined packet: {q.reason}", file=q.file, packet_index=q.packet_index, spid=q.spid
+    )
+
+
+def _index_all(
+    paths: Sequence[Path],
+    store: IdbStore,
+    catalog: Catalog | None,
+    *,
+    stop_on_error: bool,
+    on_file: Callable[[int, int, FileOutcome], None] | None,
+) -> tuple[list[TmIndex], list[FileOutcome]]:
+    indexes: list[TmIndex] = []
+    outcomes: list[FileOutcome] = []
+    to_record: list[tuple[TmIndex, str]] = []
+    for i, path in enumerate(paths, start=1):
+        try:
+            index = _index_one(path, store)
+        except TMFileError as err:
+            logger.error("tm file failed file=%s error=%s", path.name, err)
+            if stop_on_error:
+                raise
+            outcome = FileOutcome(path.name, "failed", error=str(err))
+            if catalog is not None:
+                _record_failed(catalog, path, str(err))
+        else:
+            n_q = len(index.report.quarantined)
+            if stop_on_error and n_q:
+                _raise_first_quarantined(index)
+            outcome = FileOutcome(index.tm.name, index.tm.kind, len(index.batch), n_q)
+            if index.tm.kind == "TM":
+                indexes.append(index)
+            to_record.append((index, "indexed" if index.complete else "incomplete"))
+        outcomes.append(outcome)
+        if on_file is not None:
+            on_file(i, len(paths), outcome)
+    if catalog is not None and to_record:
+        catalog.record_tm_indexes(to_record)  # one transaction for all files (~30 ms each)
+    return indexes, outcomes
+
+
+def process_tm_files(
+    paths: Sequence[Path],
+    archive: Path,
+    store: IdbStore,
+    catalog: Catalog | None = None,
+    *,
+    end_level: str = "LB",
+    stop_on_error: bool = False,
+    created: dt.datetime,
+    software_version: str,
+    on_file: Callable[[int, int, FileOutcome], None] | None = None,
+) -> ProcessSummary:
+    """Index TM files and write their LB products (one write per LB file for the whole set).
+
+    Parameters
+    ----------
+    paths : TM (and TC report) files, processed in this order
+    archive : root of the product archive (``LB/<st>/<sst>[/<ssid>]/...`` below it)
+    store : IDB versions
+    catalog : `stix_assets.core.catalog.Catalog` to record files, days, products and quarantine
+    end_level : ``"TM"`` (index only) or ``"LB"``
+    stop_on_error : raise on the first unreadable file or quarantined packet, before any write
+    created : creation time written into the products (deterministic output)
+    software_version : ``VERS_SW`` of the products
+    on_file : progress callback ``(i, n, outcome)`` after each file
+
+    Raises
+    ------
+    TMFileError, PacketDecodeError
+        Only with ``stop_on_error``.
+    ValueError
+        For an end level that is not implemented here (L0 and above).
+    """
+    if end_level not in IMPLEMENTED_LEVELS:
+        raise ValueError(f"end level {end_level!r} is not implemented (only TM, LB)")
+    indexes, outcomes = _index_all(
+        paths, store, catalog, stop_on_error=stop_on_error, on_file=on_file
+    )
+    by_kind: dict[str, int] = {}
+    versions: set[str] = set()
+    for index in indexes:
+        versions.update(index.idb_versions)
+        for kind, n in index.packets_by_kind.items():
+            by_kind[kind] = by_kind.get(kind, 0) + n
+    reasons: dict[str, int] = {}
+    examples: list[dict[str, object]] = []
+    for index in indexes:
+        for key, n in index.report.counts_by_reason().items():
+            reasons[key] = reasons.get(key, 0) + n
+        examples.extend(q.as_dict() for q in index.report.quarantined[: _EXAMPLES - len(examples)])
+    lb_files: list[str] = []
+    new_packets = 0
+    if end_level == "LB" and indexes:
+        results = write_lb(indexes, archive, created=created, software_version=software_version)
+        lb_files = [str(r.path) for r in results]
+        new_packets = sum(r.n_new for r in results)
+        if catalog is not None:
+            _record_lb(catalog, results, created)
+        logger.info("lb written files=%d new_packets=%d", len(results), new_packets)
+    return ProcessSummary(
+        end_level=end_level,
+        files=tuple(outcomes),
+        packets_by_kind=by_kind,
+        lb_files=tuple(lb_files),
+        lb_new_packets=new_packets,
+        quarantined_by_reason=reasons,
+        quarantine_examples=tuple(examples),
+        idb_versions=tuple(sorted(versions)),
+        errors=tuple(f"{o.name}: {o.error}" for o in outcomes if o.error),
+    )
