@@ -1,0 +1,150 @@
+"""Benchmark TM -> LB (whole ``stix-assets process`` run) and full parameter decoding.
+
+For each number of days: generate realistic TM files (``generate_tm.py``) into a temporary
+folder, then
+
+1. run ``stix-assets process --tm-dir ... --archive ... --idb-dir ... --end-level LB`` as a
+   subprocess (start-up included) into a fresh archive, ``--repeat`` times; wall time and the
+   child's peak RSS (``os.wait4``);
+2. in a separate child process, read and index all files, then decode every parameter of every
+   packet with ``stix_assets.core.idb.decode_batch``; time of the decoding step alone and of the
+   whole read + index + decode, and the child's peak RSS.
+
+Usage::
+
+    python benchmarks/run.py --days 1 3
+"""
+
+import argparse
+import datetime as dt
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from generate_tm import generate  # noqa: E402
+
+_DEFAULT_KIT = Path(os.environ.get("STIX_TESTDATA", HERE.parent.parent / "shared" / "testdata"))
+
+
+def _console_script() -> str:
+    candidate = Path(sys.executable).with_name("stix-assets")
+    return str(candidate) if candidate.exists() else "stix-assets"
+
+
+def _run_child(cmd: list[str]) -> tuple[float, float, int, str]:
+    """Run ``cmd``; returns (wall s, peak RSS MB of that child, exit status, stdout)."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
+    out = proc.stdout.read()
+    proc.stdout.close()
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - start
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    return wall, usage.ru_maxrss / 1024, proc.returncode, out
+
+
+def bench_process(tm_dir: Path, idb_dir: Path, work: Path, repeat: int) -> dict[str, float]:
+    """Time whole ``stix-assets process ... --end-level LB`` runs, each into a fresh archive."""
+    walls, rss = [], []
+    for i in range(repeat):
+        archive = work / f"archive{i}"
+        cmd = [
+            _console_script(), "process", "--tm-dir", str(tm_dir), "--archive", str(archive),
+            "--idb-dir", str(idb_dir), "--end-level", "LB", "--quiet",
+        ]
+        wall, peak, status, _ = _run_child(cmd)
+        if status != 0:
+            raise SystemExit(f"stix-assets process failed with status {status}: {cmd}")
+        walls.append(wall)
+        rss.append(peak)
+        shutil.rmtree(archive)
+    return {"wall_s_min": min(walls), "wall_s_median": statistics.median(walls), "rss_mb": max(rss)}
+
+
+def decode_child(tm_dir: Path, idb_dir: Path) -> None:
+    """Child mode: index all files, decode all parameters, print timings as JSON."""
+    from stix_assets.core.idb import IdbStore, decode_batch
+    from stix_assets.core.ingest import index_tm_file
+    from stix_assets.core.tmtc import PacketBatch
+
+    t0 = time.perf_counter()
+    store = IdbStore(idb_dir)
+    files = sorted(tm_dir.glob("*PktTmRaw*.xml"))
+    batch = PacketBatch.concat([index_tm_file(f, store).batch for f in files])
+    t1 = time.perf_counter()
+    tables, report = decode_batch(batch, store)
+    t2 = time.perf_counter()
+    rows = sum(len(t) for t in tables.values())
+    print(json.dumps({
+        "packets": len(batch), "read_index_s": t1 - t0, "decode_s": t2 - t1,
+        "tables": len(tables), "rows": rows, "quarantined": len(report.quarantined),
+    }))
+
+
+def bench_decode(tm_dir: Path, idb_dir: Path, repeat: int) -> dict[str, float]:
+    """Run `decode_child` in fresh interpreters; best decode time, max peak RSS."""
+    results, rss = [], []
+    for _ in range(repeat):
+        cmd = [sys.executable, __file__, "--decode-child", str(tm_dir), "--idb-dir", str(idb_dir)]
+        _, peak, status, out = _run_child(cmd)
+        if status != 0:
+            raise SystemExit(f"decode child failed with status {status}")
+        results.append(json.loads(out.strip().splitlines()[-1]))
+        rss.append(peak)
+    best = min(results, key=lambda r: r["decode_s"])
+    return {**best, "rss_mb": max(rss)}
+
+
+def _report(days: int, n_packets: int, mb: float, proc: dict, dec: dict) -> list[str]:
+    wall = proc["wall_s_min"]
+    return [
+        f"days={days} files={days * 4} packets={n_packets} xml_mb={mb:.2f}",
+        f"  TM->LB process: wall {wall:.2f} s (median {proc['wall_s_median']:.2f} s), "
+        f"{n_packets / wall:,.0f} packets/s, {mb / wall:.2f} MB/s, peak RSS {proc['rss_mb']:.0f} MB",
+        f"  full decode: {dec['decode_s']:.3f} s, {dec['packets'] / dec['decode_s']:,.0f} packets/s, "
+        f"{mb / dec['decode_s']:.1f} MB/s ({dec['rows']} rows in {dec['tables']} tables, "
+        f"quarantined {dec['quarantined']}); read+index {dec['read_index_s']:.2f} s; "
+        f"peak RSS {dec['rss_mb']:.0f} MB",
+    ]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--days", type=int, nargs="+", default=[1, 3])
+    parser.add_argument("--kit", type=Path, default=_DEFAULT_KIT)
+    parser.add_argument("--idb-dir", type=Path, help="default: <kit>/idb")
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--json", action="store_true", help="print the results as JSON")
+    parser.add_argument("--decode-child", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    idb_dir = args.idb_dir or args.kit / "idb"
+    if args.decode_child:
+        decode_child(args.decode_child, idb_dir)
+        return 0
+    results = []
+    with tempfile.TemporaryDirectory(prefix="stix-bench-") as tmp:
+        for days in args.days:
+            tm_dir = Path(tmp) / f"tm{days}"
+            files = generate(args.kit, tm_dir, days=days, start=dt.date(2021, 1, 16))
+            mb = sum(f.stat().st_size for f in files) / 1e6
+            proc = bench_process(tm_dir, idb_dir, Path(tmp), args.repeat)
+            dec = bench_decode(tm_dir, idb_dir, args.repeat)
+            results.append({"days": days, "xml_mb": mb, "process": proc, "decode": dec})
+            if not args.json:
+                print("\n".join(_report(days, dec["packets"], mb, proc, dec)), flush=True)
+    if args.json:
+        print(json.dumps(results, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

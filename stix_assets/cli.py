@@ -1,0 +1,257 @@
+"""``stix-assets`` command line: process TM files up to a level, outside or inside Dagster.
+
+``stix-assets process`` replaces STIXCore's ``stix-pipeline-cli`` (domain 8.5) for manual
+(re)processing. By default it calls the core functions directly (`stix_assets.core.process`), so
+start-up stays short: Dagster is imported only for ``--dagster``, which materializes the same
+asset partitions on the configured instance (``DAGSTER_HOME``) instead.
+
+Exit status: 0 when the run completed (quarantined packets and, with ``--continue-on-error``,
+unreadable files are reported in the summary), 1 when processing stopped on an error, 2 for bad
+arguments or a level that is not implemented yet.
+"""
+
+import argparse
+import datetime as dt
+import importlib.metadata
+import json
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from stix_assets.core.errors import StixError
+
+__all__ = ["build_parser", "main"]
+
+logger = logging.getLogger(__name__)
+
+LEVELS = ("TM", "LB", "L0", "L1", "L2")
+_IMPLEMENTED = ("TM", "LB")
+_LOG_LEVELS = ("CRITICAL", "ERROR", "WARNING", "INFO", "DEBUG")
+_CATALOG_NAME = "stix_catalog.duckdb"
+
+
+class UsageError(Exception):
+    """Bad or unsupported arguments (exit status 2)."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Build the argument parser of ``stix-assets``."""
+    parser = argparse.ArgumentParser(prog="stix-assets", description="STIX ground processing")
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser(
+        "process",
+        help="process TM files up to a level (TM -> LB today)",
+        description="Process SOC TM files into the archive (replaces stix-pipeline-cli).",
+    )
+    src = p.add_argument_group("inputs (one of --tm-dir, --tm, --input-files)")
+    src.add_argument("--tm-dir", type=Path, help="all *PktTmRaw*.xml in DIR, sorted by name")
+    src.add_argument("--tm", type=Path, nargs="+", default=[], metavar="FILE", help="TM files")
+    src.add_argument(
+        "--input-files",
+        type=Path,
+        metavar="LIST",
+        help="text file with one TM file name or path per line (relative to --tm-dir if given)",
+    )
+    src.add_argument("--filter", metavar="GLOB", help="glob on file names, e.g. '*2021.016*'")
+    p.add_argument("--archive", type=Path, required=True, help="product archive root")
+    p.add_argument("--idb-dir", type=Path, required=True, help="IDB root (<version>/idb.sqlite)")
+    p.add_argument("--idb-version", help="force an IDB version label or idb.sqlite path")
+    p.add_argument("--spice-dir", type=Path, help="SPICE kernels (used from L1 on)")
+    p.add_argument("--conf-dir", type=Path, help="STIX-CONF tree (used from L1 on)")
+    p.add_argument("--catalog", type=Path, help=f"catalog file (default <archive>/{_CATALOG_NAME})")
+    p.add_argument("--start-level", choices=LEVELS, default="TM", type=str.upper)
+    p.add_argument("--end-level", choices=LEVELS, default="LB", type=str.upper)
+    p.add_argument(
+        "--clean", action="store_true", help="remove <archive>/LB, L0, L1, L2 before processing"
+    )
+    errors = p.add_mutually_exclusive_group()
+    errors.add_argument(
+        "--continue-on-error",
+        dest="stop_on_error",
+        action="store_false",
+        help="report bad files and packets, process the rest (default)",
+    )
+    errors.add_argument(
+        "--stop-on-error",
+        dest="stop_on_error",
+        action="store_true",
+        help="stop at the first unreadable file or bad packet, before writing (exit 1)",
+    )
+    p.set_defaults(stop_on_error=False)
+    p.add_argument("--log-file", type=Path, help="append the stix_assets log to this file")
+    p.add_argument("--log-level", choices=_LOG_LEVELS, default="WARNING", type=str.upper)
+    p.add_argument("--created", type=dt.datetime.fromisoformat, help=argparse.SUPPRESS)
+    p.add_argument(
+        "--dagster",
+        action="store_true",
+        help="materialize the asset partitions on the Dagster instance (DAGSTER_HOME)",
+    )
+    out = p.add_mutually_exclusive_group()
+    out.add_argument("--quiet", action="store_true", help="print only the summary line")
+    out.add_argument("--json", action="store_true", help="print the summary as JSON")
+    return parser
+
+
+def _configure_logging(level: str, log_file: Path | None) -> None:
+    """Configure the ``stix_assets`` logger (the only place that does)."""
+    root = logging.getLogger("stix_assets")
+    root.setLevel(level)
+    fmt = logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
+    handler: logging.Handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(fmt)
+    root.addHandler(handler)
+    if log_file is not None:
+        file_handler = logging.FileHandler(log_file)
+        file_handler.setFormatter(fmt)
+        root.addHandler(file_handler)
+    root.propagate = False
+
+
+def _check_levels(start: str, end: str) -> str | None:
+    """Validate the level range; returns a 'nothing to do' message or ``None``."""
+    if LEVELS.index(start) > LEVELS.index(end):
+        raise UsageError(f"start level {start} is after end level {end}")
+    if end not in _IMPLEMENTED:
+        raise UsageError(
+            f"end level {end} is not implemented yet (issue #3): this version processes "
+            "TM -> LB only; use --end-level LB"
+        )
+    if start != "TM":
+        return (
+            f"nothing to do: start level {start}, end level {end}; the only step up to LB is "
+            "TM -> LB, which starts at TM"
+        )
+    return None
+
+
+def _inputs(args: argparse.Namespace) -> list[Path]:
+    from stix_assets.core.process import collect_inputs
+
+    if not (args.tm_dir or args.tm or args.input_files):
+        raise UsageError("give the inputs: --tm-dir DIR, --tm FILE... or --input-files LIST")
+    if args.tm and (args.tm_dir or args.input_files):
+        raise UsageError("--tm cannot be combined with --tm-dir or --input-files")
+    if args.tm_dir is not None and not args.tm_dir.is_dir():
+        raise UsageError(f"--tm-dir {args.tm_dir} is not a directory")
+    if args.input_files is not None and not args.input_files.is_file():
+        raise UsageError(f"--input-files {args.input_files} not found")
+    paths = collect_inputs(
+        tm_dir=args.tm_dir,
+        tm_files=args.tm,
+        input_list=args.input_files,
+        name_filter=args.filter,
+    )
+    if not paths:
+        raise UsageError("no input files selected")
+    return paths
+
+
+def _print_summary(summary: "object", *, as_json: bool, quiet: bool) -> None:
+    data = summary.as_dict()
+    if as_json:
+        print(json.dumps(data, indent=2))
+        return
+    if not quiet:
+        print(f"packets by kind: {json.dumps(data['packets_by_kind'])}")
+        for path in data["lb_files"]:
+            print(f"  written: {path}")
+        if data["quarantined"]:
+            print(f"quarantined by reason: {json.dumps(data['quarantined_by_reason'])}")
+        for error in data["errors"]:
+            print(f"  error: {error}")
+    print(summary.summary_line())
+
+
+def _run_direct(args: argparse.Namespace, paths: list[Path], created: dt.datetime) -> int:
+    from stix_assets.core.catalog import Catalog
+    from stix_assets.core.idb import IdbStore
+    from stix_assets.core.process import process_tm_files
+
+    store = IdbStore(args.idb_dir, force_version=args.idb_version)
+    args.archive.mkdir(parents=True, exist_ok=True)
+    catalog = Catalog(args.catalog or args.archive / _CATALOG_NAME)
+    stream = sys.stderr if args.json else sys.stdout
+
+    def progress(i: int, n: int, outcome: object) -> None:
+        if args.quiet:
+            return
+        detail = (
+            outcome.error or f"{outcome.n_packets} packets, {outcome.n_quarantined} quarantined"
+        )
+        print(f"[{i}/{n}] {outcome.name}: {outcome.kind}, {detail}", file=stream, flush=True)
+
+    summary = process_tm_files(
+        paths,
+        args.archive,
+        store,
+        catalog,
+        end_level=args.end_level,
+        stop_on_error=args.stop_on_error,
+        created=created,
+        software_version=importlib.metadata.version("stix_assets"),
+        on_file=progress,
+    )
+    _print_summary(summary, as_json=args.json, quiet=args.quiet)
+    return 0
+
+
+def _run_dagster(args: argparse.Namespace, paths: list[Path]) -> int:
+    """Materialize the partitions on the instance of ``DAGSTER_HOME`` (Dagster imported here)."""
+    import dagster as dg
+
+    from stix_assets.dagster_runner import materialize_tm_files
+    from stix_assets.resources import StixSettings
+
+    settings = StixSettings(
+        archive_dir=str(args.archive.resolve()),
+        idb_dir=str(args.idb_dir.resolve()),
+        catalog_path=str((args.catalog or args.archive / _CATALOG_NAME).resolve()),
+        idb_force_version=args.idb_version,
+    )
+    with dg.DagsterInstance.get() as instance:
+        summary = materialize_tm_files(paths, settings, instance)
+    if args.json:
+        print(json.dumps({"success": summary.success, "summary": str(summary)}, indent=2))
+    else:
+        print(str(summary))
+    return 0 if summary.success else 1
+
+
+def _process(args: argparse.Namespace) -> int:
+    nothing = _check_levels(args.start_level, args.end_level)
+    if nothing:
+        print(nothing)
+        return 0
+    paths = _inputs(args)
+    if not args.idb_dir.is_dir():
+        raise UsageError(f"--idb-dir {args.idb_dir} is not a directory")
+    if args.clean:
+        from stix_assets.core.process import clean_archive
+
+        for folder in clean_archive(args.archive):
+            if not args.quiet and not args.json:
+                print(f"cleaned {folder}")
+    if args.dagster:
+        return _run_dagster(args, paths)
+    created = args.created or dt.datetime.now(dt.UTC)
+    return _run_direct(args, paths, created)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``stix-assets`` console script; returns the exit status."""
+    args = build_parser().parse_args(argv)
+    _configure_logging(args.log_level, args.log_file)
+    try:
+        return _process(args)
+    except UsageError as err:
+        print(f"stix-assets: error: {err}", file=sys.stderr)
+        return 2
+    except StixError as err:
+        logger.error("run stopped error=%s", err)
+        print(f"stix-assets: stopped: {type(err).__name__}: {err}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
