@@ -111,7 +111,8 @@ def _time_stamp_last(prod: L0Product) -> L0Product:
         return prod
     control = {k: v for k, v in prod.control.items() if k != "time_stamp"}
     control["time_stamp"] = prod.control["time_stamp"]
-    return dataclasses.replace(prod, control=control)
+    units = {**prod.control_units, "time_stamp": "s"}  # SCET seconds (L0 may not say so)
+    return dataclasses.replace(prod, control=control, control_units=units)
 
 
 def apply_fixes(prod: L0Product) -> L0Product:
