@@ -1,9 +1,16 @@
 """The one settings resource of the Dagster layer, and the core objects it builds.
 
-Every field is optional. A value given in the resource config (``definitions.py``, the launchpad,
-``RunConfig``) wins; otherwise the matching environment variable is read when the value is first
-needed, i.e. at launch in the run or sensor process, never at import; otherwise a default derived
-from the data root is used.
+Every field is optional. The value of a setting comes from, first found wins:
+
+1. the resource config (``definitions.py``, the launchpad, ``RunConfig``);
+2. the environment variable ``STIX_<FIELD>`` (``STIX_DATA_ROOT``, ``STIX_TM_SOURCE``, ...), read
+   when the value is needed, i.e. at launch in the run or sensor process, never at import;
+3. the TOML file named by ``config_file`` or ``STIX_CONFIG`` (``[paths] data_root = ...``);
+4. the default, for most folders derived from the data root.
+
+The fields, their TOML keys and defaults are listed in `stix_assets.core.config.FIELDS` and in
+``docs/operations.md``; ``stix-assets config`` prints the effective values and their source. The
+original fields keep their meaning:
 
 =====================  =========================  =======================================
 field                  environment variable       default
@@ -29,7 +36,9 @@ from pathlib import Path
 import dagster as dg
 
 from stix_assets.core.catalog import Catalog
+from stix_assets.core.config import FIELDS, Settings, load_settings
 from stix_assets.core.idb import IdbStore
+from stix_assets.core.spice import KernelStore
 
 __all__ = ["DEFAULT_DATA_ROOT", "DEFAULT_SETTLE_TIME_S", "StixSettings"]
 
@@ -41,61 +50,79 @@ CATALOG_NAME = "stix_catalog.duckdb"
 
 
 @functools.lru_cache(maxsize=8)
-def _idb_store(root: Path, force_version: str | None) -> IdbStore:
+def _idb_store(root: Path, force_version: str | None, fallback_version: str) -> IdbStore:
     # one store per process and configuration: it caches the opened IDB databases
     logger.info("idb store opened root=%s force_version=%s", root, force_version)
-    return IdbStore(root, force_version=force_version)
+    return IdbStore(root, force_version=force_version, fallback_version=fallback_version)
 
 
 class StixSettings(dg.ConfigurableResource):
-    """Folders and options of the STIX ingest path (see the module docstring for defaults)."""
+    """Folders, sources, delays and options of the pipeline (see the module docstring)."""
 
+    config_file: str | None = None
+    # paths
     data_root: str | None = None
     incoming_dir: str | None = None
+    waiting_dir: str | None = None
     archive_dir: str | None = None
     idb_dir: str | None = None
     catalog_path: str | None = None
+    kernel_dir: str | None = None
+    soc_dir: str | None = None
+    stix_conf_dir: str | None = None
+    lock_dir: str | None = None
+    meta_kernel: str | None = None
+    # sync
+    tm_source: str | None = None
+    soc_source: str | None = None
+    stix_conf_remote: str | None = None
+    mirror_target: str | None = None
+    tm_stage_delay_s: float | None = None
+    kernel_margin_s: float | None = None
+    rsync_timeout_s: int | None = None
+    ssh_options: str | None = None
+    lock_wait_s: float | None = None
+    # ingest
     settle_time_s: float | None = None
     idb_force_version: str | None = None
+    idb_fallback_version: str | None = None
 
-    def _value(self, field: str) -> str | None:
-        given = getattr(self, field)
-        if given is not None:
-            return str(given)
-        return os.environ.get(f"STIX_{field.upper()}") or None
-
-    def _path(self, field: str, default: Path) -> Path:
-        value = self._value(field)
-        return Path(value).expanduser().resolve() if value else default
+    def settings(self) -> Settings:
+        """The effective settings (resource config > ``STIX_*`` environment > TOML > default)."""
+        given = {f.name: getattr(self, f.name, None) for f in FIELDS}
+        return load_settings(config_file=self.config_file, env=os.environ, overrides=given)
 
     def data_root_path(self) -> Path:
         """Return the data root, absolute."""
-        return self._path("data_root", Path(DEFAULT_DATA_ROOT).resolve())
+        return self.settings().data_root
 
     def incoming_path(self) -> Path:
         """Return the TM inbox: ``*PktTmRaw*.xml`` files stay here, named by their partition key."""
-        return self._path("incoming_dir", self.data_root_path() / "incoming")
+        return self.settings().incoming_dir
+
+    def waiting_path(self) -> Path:
+        """Return the waiting folder the TM sync fills (stage and delay before the inbox)."""
+        return self.settings().waiting_dir
 
     def archive_root(self) -> Path:
         """Return the root of the product archive (``LB/``, ``L0/``, ... below it)."""
-        return self._path("archive_dir", self.data_root_path() / "archive")
+        return self.settings().archive_dir
 
     def idb_root(self) -> Path:
         """Return the folder with ``<version>/idb.sqlite`` and ``idbVersionHistory.json``."""
-        return self._path("idb_dir", self.data_root_path() / "idb")
+        return self.settings().idb_dir
 
     def catalog_file(self) -> Path:
         """Return the DuckDB catalog file."""
-        return self._path("catalog_path", self.archive_root() / CATALOG_NAME)
+        return self.settings().catalog_path
 
     def settle_time(self) -> float:
         """Return the seconds a TM file must be unchanged before the inbox sensor takes it."""
-        value = self._value("settle_time_s")
-        return float(value) if value is not None else DEFAULT_SETTLE_TIME_S
+        return float(self.settings().settle_time_s)
 
     def force_version(self) -> str | None:
         """Return the IDB version forced for every packet, or ``None``."""
-        return self._value("idb_force_version")
+        return self.settings().idb_force_version
 
     def tm_path(self, name: str) -> Path:
         """Return the TM file of partition ``name`` (a bare file name, never a path)."""
@@ -105,7 +132,12 @@ class StixSettings(dg.ConfigurableResource):
 
     def idb_store(self) -> IdbStore:
         """Return the IDB store, opened once per process for this configuration."""
-        return _idb_store(self.idb_root(), self.force_version())
+        s = self.settings()
+        return _idb_store(s.idb_dir, s.idb_force_version, s.idb_fallback_version)
+
+    def kernel_store(self) -> KernelStore:
+        """Return the SPICE kernel store (``ck fk ... spk`` below ``kernel_dir``)."""
+        return KernelStore(self.settings().kernel_dir)
 
     def catalog(self) -> Catalog:
         """Open a catalog handle on `catalog_file` (the folder is created)."""
