@@ -58,8 +58,17 @@ def bench_process(tm_dir: Path, idb_dir: Path, work: Path, repeat: int) -> dict[
     for i in range(repeat):
         archive = work / f"archive{i}"
         cmd = [
-            _console_script(), "process", "--tm-dir", str(tm_dir), "--archive", str(archive),
-            "--idb-dir", str(idb_dir), "--end-level", "LB", "--quiet",
+            _console_script(),
+            "process",
+            "--tm-dir",
+            str(tm_dir),
+            "--archive",
+            str(archive),
+            "--idb-dir",
+            str(idb_dir),
+            "--end-level",
+            "LB",
+            "--quiet",
         ]
         wall, peak, status, _ = _run_child(cmd)
         if status != 0:
@@ -84,10 +93,18 @@ def decode_child(tm_dir: Path, idb_dir: Path) -> None:
     tables, report = decode_batch(batch, store)
     t2 = time.perf_counter()
     rows = sum(len(t) for t in tables.values())
-    print(json.dumps({
-        "packets": len(batch), "read_index_s": t1 - t0, "decode_s": t2 - t1,
-        "tables": len(tables), "rows": rows, "quarantined": len(report.quarantined),
-    }))
+    print(
+        json.dumps(
+            {
+                "packets": len(batch),
+                "read_index_s": t1 - t0,
+                "decode_s": t2 - t1,
+                "tables": len(tables),
+                "rows": rows,
+                "quarantined": len(report.quarantined),
+            }
+        )
+    )
 
 
 def bench_decode(tm_dir: Path, idb_dir: Path, repeat: int) -> dict[str, float]:

@@ -26,7 +26,7 @@ __all__ = ["build_parser", "main"]
 logger = logging.getLogger(__name__)
 
 LEVELS = ("TM", "LB", "L0", "L1", "L2")
-_IMPLEMENTED = ("TM", "LB")
+_IMPLEMENTED = ("TM", "LB", "L0", "L1")
 _LOG_LEVELS = ("CRITICAL", "ERROR", "WARNING", "INFO", "DEBUG")
 _CATALOG_NAME = "stix_catalog.duckdb"
 
@@ -35,13 +35,17 @@ class UsageError(Exception):
     """Bad or unsupported arguments (exit status 2)."""
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """Build the argument parser of ``stix-assets``."""
+def build_parser(*, process_only: bool = False) -> argparse.ArgumentParser:
+    """Build the argument parser of ``stix-assets``.
+
+    ``process_only`` leaves the other sub-commands out: their modules import publishing and
+    SPICE code that ``process`` never needs, and start-up time counts for ``process``.
+    """
     parser = argparse.ArgumentParser(prog="stix-assets", description="STIX ground processing")
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser(
         "process",
-        help="process TM files up to a level (TM -> LB today)",
+        help="process TM files up to a level (TM -> LB -> L0 -> L1)",
         description="Process SOC TM files into the archive (replaces stix-pipeline-cli).",
     )
     src = p.add_argument_group("inputs (one of --tm-dir, --tm, --input-files)")
@@ -58,7 +62,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--idb-dir", type=Path, required=True, help="IDB root (<version>/idb.sqlite)")
     p.add_argument("--idb-version", help="force an IDB version label or idb.sqlite path")
     p.add_argument("--spice-dir", type=Path, help="SPICE kernels (used from L1 on)")
-    p.add_argument("--conf-dir", type=Path, help="STIX-CONF tree (used from L1 on)")
+    p.add_argument(
+        "--conf-dir", type=Path, help="STIX-CONF tree (energy channels; required from L0 on)"
+    )
     p.add_argument("--catalog", type=Path, help=f"catalog file (default <archive>/{_CATALOG_NAME})")
     p.add_argument("--start-level", choices=LEVELS, default="TM", type=str.upper)
     p.add_argument("--end-level", choices=LEVELS, default="LB", type=str.upper)
@@ -90,6 +96,9 @@ def build_parser() -> argparse.ArgumentParser:
     out = p.add_mutually_exclusive_group()
     out.add_argument("--quiet", action="store_true", help="print only the summary line")
     out.add_argument("--json", action="store_true", help="print the summary as JSON")
+    p.set_defaults(run=_process)
+    if not process_only:
+        _add_commands(sub)
     return parser
 
 
@@ -115,12 +124,12 @@ def _check_levels(start: str, end: str) -> str | None:
     if end not in _IMPLEMENTED:
         raise UsageError(
             f"end level {end} is not implemented yet (issue #3): this version processes "
-            "TM -> LB only; use --end-level LB"
+            f"TM -> {_IMPLEMENTED[-1]}; use --end-level {_IMPLEMENTED[-1]} or lower"
         )
     if start != "TM":
         return (
-            f"nothing to do: start level {start}, end level {end}; the only step up to LB is "
-            "TM -> LB, which starts at TM"
+            f"nothing to do: start level {start}, end level {end}; processing here always "
+            "starts from TM files (later levels are rebuilt whole from the TM they come from)"
         )
     return None
 
@@ -154,8 +163,13 @@ def _print_summary(summary: "object", *, as_json: bool, quiet: bool) -> None:
         return
     if not quiet:
         print(f"packets by kind: {json.dumps(data['packets_by_kind'])}")
-        for path in data["lb_files"]:
-            print(f"  written: {path}")
+        for level, paths in data["level_files"].items():
+            for path in paths:
+                print(f"  written {level}: {path}")
+        for issue in data["level_issues"]:
+            print(f"  left out: {issue['file']} packet {issue['packet_index']}: {issue['reason']}")
+        if data["waiting_sequences"]:
+            print(f"incomplete BSD sequences waiting for more TM: {data['waiting_sequences']}")
         if data["quarantined"]:
             print(f"quarantined by reason: {json.dumps(data['quarantined_by_reason'])}")
         for error in data["errors"]:
@@ -190,6 +204,9 @@ def _run_direct(args: argparse.Namespace, paths: list[Path], created: dt.datetim
         stop_on_error=args.stop_on_error,
         created=created,
         software_version=importlib.metadata.version("stix_assets"),
+        conf_dir=args.conf_dir,
+        config_version=_conf_version(args.conf_dir),
+        spice_dir=args.spice_dir,
         on_file=progress,
     )
     _print_summary(summary, as_json=args.json, quiet=args.quiet)
@@ -208,14 +225,25 @@ def _run_dagster(args: argparse.Namespace, paths: list[Path]) -> int:
         idb_dir=str(args.idb_dir.resolve()),
         catalog_path=str((args.catalog or args.archive / _CATALOG_NAME).resolve()),
         idb_force_version=args.idb_version,
+        stix_conf_dir=str(args.conf_dir.resolve()) if args.conf_dir else None,
+        kernel_dir=str(args.spice_dir.resolve()) if args.spice_dir else None,
     )
     with dg.DagsterInstance.get() as instance:
-        summary = materialize_tm_files(paths, settings, instance)
+        summary = materialize_tm_files(paths, settings, instance, end_level=args.end_level)
     if args.json:
         print(json.dumps({"success": summary.success, "summary": str(summary)}, indent=2))
     else:
         print(str(summary))
     return 0 if summary.success else 1
+
+
+def _conf_version(conf_dir: Path | None) -> str:
+    """STIX-CONF tag of a clone (``VERSION.TXT``, first line), empty if unknown."""
+    version_file = conf_dir / "VERSION.TXT" if conf_dir else None
+    if version_file is None or not version_file.is_file():
+        return ""
+    lines = version_file.read_text().splitlines()
+    return lines[0].strip() if lines else ""
 
 
 def _process(args: argparse.Namespace) -> int:
@@ -226,6 +254,20 @@ def _process(args: argparse.Namespace) -> int:
     paths = _inputs(args)
     if not args.idb_dir.is_dir():
         raise UsageError(f"--idb-dir {args.idb_dir} is not a directory")
+    if LEVELS.index(args.end_level) >= LEVELS.index("L0") and not (
+        args.conf_dir and args.conf_dir.is_dir()
+    ):
+        raise UsageError(
+            f"--end-level {args.end_level} needs --conf-dir (the STIX-CONF tree with "
+            "detector/science_echan_index.csv for the energy channels)"
+        )
+    if LEVELS.index(args.end_level) >= LEVELS.index("L1") and not (
+        args.spice_dir and (args.spice_dir / "mk").is_dir()
+    ):
+        raise UsageError(
+            f"--end-level {args.end_level} needs --spice-dir (a SOC kernel tree with mk/, sclk/, "
+            "lsk/, spk/ ...; the latest flown and predicted meta-kernels are loaded)"
+        )
     if args.clean:
         from stix_assets.core.process import clean_archive
 
@@ -238,12 +280,22 @@ def _process(args: argparse.Namespace) -> int:
     return _run_direct(args, paths, created)
 
 
+def _add_commands(sub: argparse._SubParsersAction) -> None:
+    """The other sub-commands, each in its own module under `stix_assets.commands`."""
+    from stix_assets.commands import config, demo, publish, status, sync
+
+    for module in (demo, status, config, sync, publish):
+        module.add_parser(sub)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``stix-assets`` console script; returns the exit status."""
-    args = build_parser().parse_args(argv)
-    _configure_logging(args.log_level, args.log_file)
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args = build_parser(process_only=argv[:1] == ["process"]).parse_args(argv)
+    if args.command in ("process", "demo"):
+        _configure_logging(getattr(args, "log_level", "WARNING"), getattr(args, "log_file", None))
     try:
-        return _process(args)
+        return args.run(args)
     except UsageError as err:
         print(f"stix-assets: error: {err}", file=sys.stderr)
         return 2

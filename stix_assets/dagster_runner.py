@@ -21,19 +21,25 @@ from pathlib import Path
 
 import dagster as dg
 
-from stix_assets.assets._results import TM_RAW_KEY, days_touched_from_metadata, lb_asset_key
+from stix_assets.assets._results import (
+    TM_RAW_KEY,
+    days_touched_from_metadata,
+    l0_asset_key,
+    lb_asset_key,
+    level_asset_key,
+)
 from stix_assets.assets.ingest import idb_versions, tm_raw
-from stix_assets.assets.levels import level_binary
+from stix_assets.assets.levels import L0_PRODUCTS, level_0, level_1, level_binary, spice_kernels
 from stix_assets.core.products.registry import PRODUCTS
 from stix_assets.partitions import scet_day_key, scet_day_range, tm_files
 from stix_assets.resources import StixSettings
-from stix_assets.sensors import plan_days
+from stix_assets.sensors import DayRequest, plan_days
 
 __all__ = ["DagsterRun", "DagsterRunSummary", "materialize_tm_files"]
 
 logger = logging.getLogger(__name__)
 
-_ASSETS = [idb_versions, tm_raw, level_binary]
+_ASSETS = [idb_versions, spice_kernels, tm_raw, level_binary, level_0, level_1]
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,28 +54,38 @@ class DagsterRun:
 
 @dataclass(frozen=True, slots=True)
 class DagsterRunSummary:
-    """The ``tm/raw`` runs (one per file) and the LB runs (one per SCET day)."""
+    """The ``tm/raw`` runs (one per file), the LB and the L0 runs (one per SCET day)."""
 
     tm_runs: tuple[DagsterRun, ...]
     lb_runs: tuple[DagsterRun, ...]
+    l0_runs: tuple[DagsterRun, ...] = ()
+    l1_runs: tuple[DagsterRun, ...] = ()
 
     @property
     def success(self) -> bool:
         """True when every run succeeded."""
-        return all(r.success for r in (*self.tm_runs, *self.lb_runs))
+        return all(r.success for r in self._all())
+
+    def _all(self) -> tuple[DagsterRun, ...]:
+        return (*self.tm_runs, *self.lb_runs, *self.l0_runs, *self.l1_runs)
 
     @property
     def failed(self) -> tuple[DagsterRun, ...]:
         """The runs that failed."""
-        return tuple(r for r in (*self.tm_runs, *self.lb_runs) if not r.success)
+        return tuple(r for r in self._all() if not r.success)
 
     def __str__(self) -> str:
         ok_tm = sum(r.success for r in self.tm_runs)
         ok_lb = sum(r.success for r in self.lb_runs)
-        return (
+        ok_l0 = sum(r.success for r in self.l0_runs)
+        text = (
             f"{ok_tm}/{len(self.tm_runs)} TM files ingested, "
-            f"{ok_lb}/{len(self.lb_runs)} LB days written"
+            f"{ok_lb}/{len(self.lb_runs)} LB days written, "
+            f"{ok_l0}/{len(self.l0_runs)} L0 days written"
         )
+        if self.l1_runs:
+            text += f", {sum(r.success for r in self.l1_runs)}/{len(self.l1_runs)} L1 days written"
+        return text
 
 
 def _stage(paths: Sequence[Path], incoming: Path) -> list[str]:
@@ -110,10 +126,31 @@ def _materialize(
     return DagsterRun(partition_key, names, result.run_id, result.success), result
 
 
+def _l0_days(lb_requests: Sequence[DayRequest], last_day: dt.date) -> dict[dt.date, set[str]]:
+    """L0 days to rebuild after LB days were written.
+
+    The days themselves and, for daily products, both neighbours (their edge bins may sit in
+    the LB file just written).
+    """
+    l0_keys = {p.key for p in L0_PRODUCTS}
+    per_request = {p.key for p in L0_PRODUCTS if p.per_request}
+    days: dict[dt.date, set[str]] = {}
+    for r in lb_requests:
+        for product in set(r.products) & l0_keys:
+            offsets = (0,) if product in per_request else (-1, 0, 1)
+            for off in offsets:
+                day = r.scet_day + dt.timedelta(days=off)
+                if day <= last_day:
+                    days.setdefault(day, set()).add(product)
+    return days
+
+
 def materialize_tm_files(
     paths: Sequence[Path | str],
     settings: StixSettings,
     instance: dg.DagsterInstance,
+    *,
+    end_level: str = "L0",
 ) -> DagsterRunSummary:
     """Ingest TM files and write the LB days they touch, as Dagster runs on ``instance``.
 
@@ -122,6 +159,7 @@ def materialize_tm_files(
     paths : TM files (``*PktTmRaw*.xml``); copied into ``settings.incoming_path()`` unless there
     settings : folders and options, as the code location uses them
     instance : where runs and materializations are recorded
+    end_level : ``"TM"``, ``"LB"``, ``"L0"`` or ``"L1"``: the last level materialized
 
     Returns
     -------
@@ -151,12 +189,36 @@ def materialize_tm_files(
     )
     if plan.dropped:
         logger.warning("scet days outside the partition range dropped n=%d", len(plan.dropped))
-    lb_runs = [
-        _materialize(
-            instance, settings, scet_day_key(r.scet_day), [lb_asset_key(p) for p in r.products]
-        )[0]
-        for r in plan.requests
-    ]
-    summary = DagsterRunSummary(tuple(tm_runs), tuple(lb_runs))
+    lb_runs, l0_runs, l1_runs = [], [], []
+    if end_level in ("LB", "L0", "L1"):
+        lb_runs = [
+            _materialize(
+                instance, settings, scet_day_key(r.scet_day), [lb_asset_key(p) for p in r.products]
+            )[0]
+            for r in plan.requests
+        ]
+    l0_days = _l0_days(plan.requests, last_day)
+    if end_level in ("L0", "L1"):
+        l0_runs = [
+            _materialize(
+                instance, settings, scet_day_key(day), [l0_asset_key(p) for p in sorted(products)]
+            )[0]
+            for day, products in sorted(l0_days.items())
+        ]
+    if end_level == "L1":
+        # a UTC day's bins sit in the SCET day files around it
+        l1_days: dict[dt.date, set[str]] = {}
+        for day, products in l0_days.items():
+            for off in (-1, 0, 1):
+                if day + dt.timedelta(days=off) <= last_day:
+                    l1_days.setdefault(day + dt.timedelta(days=off), set()).update(products)
+        l1_runs = [
+            _materialize(
+                instance, settings, scet_day_key(day),
+                [level_asset_key("l1", p) for p in sorted(products)],
+            )[0]
+            for day, products in sorted(l1_days.items())
+        ]  # fmt: skip
+    summary = DagsterRunSummary(tuple(tm_runs), tuple(lb_runs), tuple(l0_runs), tuple(l1_runs))
     logger.info("dagster processing done summary=%s", summary)
     return summary

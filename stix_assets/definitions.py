@@ -1,24 +1,53 @@
-"""The code location: every asset, sensor, job and resource of stix_assets, assembled once.
+"""The code location: every asset, check, sensor, schedule, job and resource, assembled once.
 
-Runs use the in-process executor: each run is one step (``tm/raw`` of one file, or the LB
+Runs use the in-process executor: each run is one step (``tm/raw`` of one file, or a level
 multi-asset of one day), so a subprocess per step would only add start-up time.
 """
 
 import dagster as dg
 
 from stix_assets.assets.ingest import idb_versions, tm_raw
-from stix_assets.assets.levels import level_binary
-from stix_assets.jobs import ingest_job, lb_job
+from stix_assets.assets.levels import L0_PRODUCTS, level_0, level_1, level_binary, spice_kernels
+from stix_assets.assets.publish import (
+    PUBLISH_ASSETS,
+    PUBLISH_JOBS,
+    PUBLISH_SCHEDULES,
+    PublishSettings,
+)
+from stix_assets.assets.sync import SYNC_ASSETS, SYNC_JOBS
+from stix_assets.checks import LB_CHECKS, checks_for_level
+from stix_assets.jobs import ingest_job, l0_job, l1_job, lb_job
+from stix_assets.partitions import scet_days, utc_days
 from stix_assets.resources import StixSettings
-from stix_assets.sensors import tm_inbox_sensor, tm_to_days_sensor
+from stix_assets.schedules import SYNC_SCHEDULES
+from stix_assets.sensors import (
+    spice_kernel_sensor,
+    stix_automation_sensor,
+    tm_inbox_sensor,
+    tm_to_days_sensor,
+)
 
 __all__ = ["defs"]
 
+L0_CHECKS = checks_for_level("l0", [dg.AssetKey(["l0", p.key]) for p in L0_PRODUCTS], scet_days)
+L1_CHECKS = checks_for_level("l1", [dg.AssetKey(["l1", p.key]) for p in L0_PRODUCTS], utc_days)
+
 defs = dg.Definitions(
-    assets=[idb_versions, tm_raw, level_binary],
-    sensors=[tm_inbox_sensor, tm_to_days_sensor],
-    jobs=[ingest_job, lb_job],
-    # every folder comes from STIX_* environment variables at launch (see resources.py)
-    resources={"stix": StixSettings()},
+    assets=[
+        idb_versions,
+        spice_kernels,
+        tm_raw,
+        level_binary,
+        level_0,
+        level_1,
+        *SYNC_ASSETS,
+        *PUBLISH_ASSETS,
+    ],
+    asset_checks=[*LB_CHECKS, *L0_CHECKS, *L1_CHECKS],
+    sensors=[tm_inbox_sensor, tm_to_days_sensor, spice_kernel_sensor, stix_automation_sensor],
+    schedules=[*SYNC_SCHEDULES, *PUBLISH_SCHEDULES],
+    jobs=[ingest_job, lb_job, l0_job, l1_job, *SYNC_JOBS, *PUBLISH_JOBS],
+    # every folder comes from the TOML file / STIX_* environment at launch (see resources.py)
+    resources={"stix": StixSettings(), "soar": PublishSettings()},
     executor=dg.in_process_executor,
 )

@@ -74,6 +74,8 @@ def demo_environment(root: DemoRoot, dagster_home: Path) -> dict[str, str]:
         "STIX_INCOMING_DIR": str(root.incoming),
         "STIX_ARCHIVE_DIR": str(root.archive),
         "STIX_IDB_DIR": str(root.idb_root),
+        "STIX_STIX_CONF_DIR": str(root.conf_dir),
+        "STIX_KERNEL_DIR": str(root.spice_kernels),
         # demo files are complete when written; the inbox sensor need not wait long
         "STIX_SETTLE_TIME_S": "5",
     }
@@ -106,6 +108,8 @@ def run_demo(folder: Path, *, days: int = 2, clean: bool = False) -> DemoResult:
         incoming_dir=env["STIX_INCOMING_DIR"],
         archive_dir=env["STIX_ARCHIVE_DIR"],
         idb_dir=env["STIX_IDB_DIR"],
+        stix_conf_dir=env["STIX_STIX_CONF_DIR"],
+        kernel_dir=env["STIX_KERNEL_DIR"],
     )
     with dg.DagsterInstance.from_config(str(dagster_home)) as instance:
         # a rerun leaves unchanged files alone: nothing new to ingest, no new runs

@@ -2,9 +2,9 @@
 
 import dagster as dg
 
-from stix_assets.assets._results import LB_GROUP, TM_RAW_KEY
+from stix_assets.assets._results import L0_GROUP, L1_GROUP, LB_GROUP, TM_RAW_KEY
 
-__all__ = ["ingest_job", "lb_job"]
+__all__ = ["ingest_job", "l0_job", "l1_job", "lb_job"]
 
 ingest_job = dg.define_asset_job(
     "ingest_job",
@@ -16,4 +16,16 @@ lb_job = dg.define_asset_job(
     "lb_job",
     selection=dg.AssetSelection.groups(LB_GROUP),
     description="Write the LB files of SCET days (one run per day, every LB product).",
+)
+
+l0_job = dg.define_asset_job(
+    "l0_job",
+    selection=dg.AssetSelection.groups(L0_GROUP),
+    description="Rebuild the L0 files of SCET days from their LB files (one run per day).",
+)
+
+l1_job = dg.define_asset_job(
+    "l1_job",
+    selection=dg.AssetSelection.groups(L1_GROUP),
+    description="Rebuild the L1 files of UTC days from their L0 files with SPICE (one run per day).",
 )

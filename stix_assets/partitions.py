@@ -17,6 +17,7 @@ __all__ = [
     "scet_day_range",
     "scet_days",
     "tm_files",
+    "utc_days",
 ]
 
 SCET_DAYS_START = dt.date(2018, 1, 1)
@@ -51,3 +52,9 @@ def scet_day_range(now: dt.datetime) -> tuple[dt.date, dt.date]:
     """
     # with end_offset=1 the last window of a daily definition is the one that contains ``now``
     return SCET_DAYS_START, now.astimezone(dt.UTC).date()
+
+
+utc_days = dg.DailyPartitionsDefinition(
+    start_date=SCET_DAYS_START.isoformat(), timezone="UTC", end_offset=1
+)
+"""One partition per UTC day (ISO date): L1 and later products, SOAR delivery; today included."""

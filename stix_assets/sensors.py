@@ -47,7 +47,10 @@ __all__ = [
     "ingested_stamps",
     "plan_days",
     "plan_inbox",
+    "plan_spice_reprocess",
     "scan_inbox",
+    "spice_kernel_sensor",
+    "stix_automation_sensor",
     "tm_inbox_sensor",
     "tm_to_days_sensor",
 ]
@@ -367,4 +370,127 @@ def tm_to_days_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult:
             for r in requests
         ],
         cursor=new_cursor,
+    )
+
+
+# -- declarative automation ----------------------------------------------------------------------
+stix_automation_sensor = dg.AutomationConditionSensorDefinition(
+    "stix_automation_sensor",
+    target=dg.AssetSelection.groups("level_0", "level_1"),
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    minimum_interval_seconds=30,
+    description=(
+        "Carries updates down the levels (LB -> L0 -> ...) for any day, old days included; "
+        "Dagster's default automation sensor starts stopped, this one runs."
+    ),
+)
+
+
+# -- spice_kernel_sensor -------------------------------------------------------------------------
+_ORBIT_RANK = {None: 0, "predicted": 1, "flown": 2}
+
+
+def _coverage_rank(cov: Mapping[str, object]) -> tuple[int, int, int, int]:
+    return (
+        int(bool(cov.get("sclk_valid"))),
+        _ORBIT_RANK.get(cov.get("orbit"), 0),  # type: ignore[arg-type]
+        int(bool(cov.get("before_flown_mk"))),
+        int(bool(cov.get("attitude"))),
+    )
+
+
+def plan_spice_reprocess(
+    processed: Mapping[tuple[str, dt.date], Mapping[str, object]],
+    new_coverage: Mapping[dt.date, Mapping[str, object]],
+) -> dict[dt.date, tuple[str, ...]]:
+    """L1 days (and their products) whose kernel coverage the new kernel set improves.
+
+    Parameters
+    ----------
+    processed : (product key, UTC day) -> the coverage its last L1 run recorded, for the days
+        whose files said they need reprocessing
+    new_coverage : UTC day -> coverage with the new kernel set
+
+    Returns
+    -------
+    dict
+        UTC day -> product keys to rebuild; a day is requested only if the new set covers it
+        strictly better (SCLK interpolated, orbit predicted -> flown, flown MK date, attitude).
+    """
+    out: dict[dt.date, set[str]] = {}
+    for (product, day), old in processed.items():
+        new = new_coverage.get(day)
+        if new is not None and _coverage_rank(new) > _coverage_rank(old):
+            out.setdefault(day, set()).add(product)
+    return {day: tuple(sorted(p)) for day, p in sorted(out.items())}
+
+
+def _days_needing_reprocessing(
+    instance: dg.DagsterInstance, keys: Sequence[dg.AssetKey]
+) -> dict[tuple[str, dt.date], Mapping[str, object]]:
+    latest: dict[tuple[str, dt.date], Mapping[str, object]] = {}
+    for key in keys:
+        found = instance.fetch_materializations(
+            dg.AssetRecordsFilter(asset_key=key), limit=RECORDS_LIMIT, ascending=False
+        )
+        for rec in found.records:
+            mat = rec.asset_materialization
+            day = dt.date.fromisoformat(mat.partition)
+            if (key.path[-1], day) in latest:
+                continue  # an older materialization of a partition already seen
+            meta = mat.metadata
+            needs = meta.get("needs_reprocessing")
+            spice = meta.get("spice")
+            if needs is not None and needs.value and spice is not None:
+                latest[(key.path[-1], day)] = spice.value
+            else:
+                latest[(key.path[-1], day)] = {}
+    return {k: v for k, v in latest.items() if v}
+
+
+@dg.sensor(
+    target=dg.AssetSelection.groups("level_1"),
+    minimum_interval_seconds=300,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+)
+def spice_kernel_sensor(context: dg.SensorEvaluationContext, stix: StixSettings) -> dg.SensorResult:
+    """Report a new kernel set as a data version of ``spice/kernels``; re-request improved days.
+
+    An L1 day whose files said they need reprocessing (predicted orbit, extrapolated SCLK, no
+    coverage) is requested again as soon as a new kernel set covers it better: no blind wait.
+    """
+    from stix_assets.core.ephemeris import coverage
+    from stix_assets.core.spice import loaded_kernels
+
+    store = stix.kernel_store()
+    if not any(store.latest_meta_kernels()):
+        return dg.SensorResult(skip_reason=f"no meta-kernel in {store.root / 'mk'}")
+    from stix_assets.assets.levels import L0_PRODUCTS
+
+    l1_keys = [dg.AssetKey(["l1", p.key]) for p in L0_PRODUCTS]
+    processed = _days_needing_reprocessing(context.instance, l1_keys)
+    with loaded_kernels(store) as kernels:
+        version = kernels.spice_mk
+        if version == context.cursor:
+            return dg.SensorResult(skip_reason=f"kernel set unchanged: {version}")
+        new_cov = {day: coverage(kernels, day).as_metadata() for _, day in processed}
+        meta = kernels.as_metadata()
+    plan = plan_spice_reprocess(processed, new_cov)
+    event = dg.AssetMaterialization(
+        asset_key=dg.AssetKey(["spice", "kernels"]),
+        metadata={"meta_kernels": version, **{k: v for k, v in meta.items() if k != "spice_mk"}},
+        tags={"dagster/data_version": version},
+    )
+    return dg.SensorResult(
+        asset_events=[event],
+        run_requests=[
+            dg.RunRequest(
+                partition_key=day.isoformat(),
+                asset_selection=[dg.AssetKey(["l1", p]) for p in products],
+                run_key=f"spice:{version}:{day.isoformat()}",
+                tags={"stix/trigger": "spice"},
+            )
+            for day, products in plan.items()
+        ],
+        cursor=version,
     )

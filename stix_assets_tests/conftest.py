@@ -38,3 +38,19 @@ def idb_root(testdata: Path) -> Path:
 def reference_root(testdata: Path) -> Path:
     """What STIXCore wrote for the three reference inputs."""
     return testdata / "reference" / "stixcore"
+
+
+@pytest.fixture(autouse=True)
+def _fresh_dagster_defs_state():
+    """Reset Dagster's current defs-state storage around each test.
+
+    `dagster.build_schedule_context(instance=...)` (and friends) set a context variable that points
+    at the instance's storage and is never reset when the context is not used in a ``with``
+    block; once that instance is closed, the next test that resolves a `Definitions` fails with
+    "Attempted to resolve undefined DagsterInstance weakref" (Dagster 1.13.28).
+    """
+    from dagster._core.storage.defs_state.base import _current_storage
+
+    token = _current_storage.set(None)
+    yield
+    _current_storage.reset(token)

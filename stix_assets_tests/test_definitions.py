@@ -9,6 +9,7 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
+from stix_assets.assets.levels import L0_PRODUCTS
 from stix_assets.core.products.registry import PRODUCTS
 from stix_assets.definitions import defs
 from stix_assets.resources import StixSettings
@@ -21,16 +22,32 @@ def test_definitions_load():
     dg.Definitions.validate_loadable(defs)
 
 
-@pytest.mark.parametrize("name", ["ingest_job", "lb_job"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "ingest_job", "lb_job", "l0_job", "l1_job", "publish_job", "sync_tm_job", "sync_spice_soop_job",
+        "sync_stix_conf_job", "sync_archive_mirror_job",
+    ],
+)  # fmt: skip
 def test_jobs_resolve(name):
     assert defs.resolve_job_def(name).name == name
 
 
 def test_sensors_resolve_and_run_by_default():
-    for name in ["tm_inbox_sensor", "tm_to_days_sensor"]:
+    for name in ["tm_inbox_sensor", "tm_to_days_sensor", "stix_automation_sensor"]:
         sensor = defs.resolve_sensor_def(name)
         assert sensor.default_status == dg.DefaultSensorStatus.RUNNING
         assert sensor.minimum_interval_seconds == 30
+    spice = defs.resolve_sensor_def("spice_kernel_sensor")
+    assert spice.default_status == dg.DefaultSensorStatus.RUNNING
+
+
+def test_schedules_resolve():
+    names = {s.name for s in defs.schedules}
+    assert names == {
+        "sync_tm_schedule", "sync_spice_soop_schedule", "sync_stix_conf_schedule",
+        "sync_archive_mirror_schedule", "publish_schedule",
+    }  # fmt: skip
 
 
 def _snapshot() -> dict[str, tuple]:
@@ -50,7 +67,34 @@ def test_asset_graph_snapshot():
     }
     for p in PRODUCTS:
         expected[f"lb/{p.key}"] = ("level_binary", "DailyPartitionsDefinition", "lb-2")
+    for p in L0_PRODUCTS:
+        expected[f"l0/{p.key}"] = (
+            "level_0", "DailyPartitionsDefinition", f"l0-{p.processing_version}"
+        )  # fmt: skip
+        expected[f"l1/{p.key}"] = (
+            "level_1", "DailyPartitionsDefinition", f"l1-{p.processing_version}"
+        )  # fmt: skip
+    expected["spice/kernels"] = ("external", None, None)
+    expected.update(
+        {
+            "conf/stix_conf": ("conf", None, None),
+            "soar/delivery": ("publish", "DailyPartitionsDefinition", None),
+            "sync/archive_mirror": ("sync", None, None),
+            "sync/spice_soop": ("sync", None, None),
+            "sync/stix_conf": ("sync", None, None),
+            "sync/tm": ("sync", None, None),
+        }
+    )
     assert _snapshot() == expected
+
+
+def test_every_level_asset_has_checks():
+    checked = {key.asset_key for c in defs.asset_checks or [] for key in c.check_keys}
+    for p in PRODUCTS:
+        assert dg.AssetKey(["lb", p.key]) in checked
+    for p in L0_PRODUCTS:
+        assert dg.AssetKey(["l0", p.key]) in checked
+        assert dg.AssetKey(["l1", p.key]) in checked
 
 
 def test_lb_specs_follow_the_registry():

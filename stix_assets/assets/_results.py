@@ -10,27 +10,47 @@ import hashlib
 import importlib.metadata
 import json
 from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import dagster as dg
 
-from stix_assets.core.products.registry import BASE_PROCESSING_VERSION
+from stix_assets.core.fits import content_digest
+from stix_assets.core.products.registry import (
+    BASE_PROCESSING_VERSION,
+    PRODUCTS,
+    product_by_key,
+    product_for,
+)
 
 if TYPE_CHECKING:
     from stix_assets.core.ingest import TmIndex
+    from stix_assets.core.products.l0 import L0Build, L0FileResult
+    from stix_assets.core.products.l1 import L1FileResult
     from stix_assets.core.products.lb import LbFileResult
 
 __all__ = [
     "CATALOG_POOL",
+    "L0_GROUP",
+    "L1_GROUP",
     "LB_CODE_VERSION",
     "LB_GROUP",
     "SOFTWARE_VERSION",
     "TM_CODE_VERSION",
     "TM_RAW_KEY",
+    "conf_version",
     "days_touched_from_metadata",
+    "l0_asset_key",
+    "l0_code_version",
+    "l0_results",
     "lb_asset_key",
     "lb_results",
+    "level_asset_key",
+    "level_code_version",
+    "level_data_version",
+    "level_results",
     "product_key_of",
+    "product_of_file",
     "tm_index_result",
 ]
 
@@ -144,3 +164,122 @@ def lb_results(
     for r in results:
         by_product.setdefault(r.product_key, []).append(r)
     return [_lb_result(p, rs, tm_sha256, idb_versions) for p, rs in sorted(by_product.items())]
+
+
+# -- L0 and later levels --------------------------------------------------------------------------
+L0_GROUP = "level_0"
+L1_GROUP = "level_1"
+
+
+def level_asset_key(level: str, product_key: str) -> dg.AssetKey:
+    """``l0/<product key>``, ``l1/<product key>``, ..."""
+    return dg.AssetKey([level.lower(), product_key])
+
+
+def l0_asset_key(product_key: str) -> dg.AssetKey:
+    """``l0/<product key>``."""
+    return level_asset_key("l0", product_key)
+
+
+def level_code_version(level: str, processing_version: int) -> str:
+    """Code version of a level product: its processing version (bumping it marks days stale)."""
+    return f"{level.lower()}-{processing_version}"
+
+
+def l0_code_version(processing_version: int) -> str:
+    """Code version of an L0 product."""
+    return level_code_version("l0", processing_version)
+
+
+def conf_version(conf_dir: Path) -> str:
+    """STIX-CONF tag of a clone (first line of ``VERSION.TXT``, written by the STIX-CONF sync)."""
+    version_file = conf_dir / "VERSION.TXT"
+    if not version_file.is_file():
+        return ""
+    lines = version_file.read_text().splitlines()
+    return lines[0].strip() if lines else ""
+
+
+def level_data_version(code_version: str, files: Sequence[Path]) -> str:
+    """Content-derived data version of a level product: its files without volatile keywords.
+
+    DATE and the checksums change with every write; everything else (data, units, header values)
+    decides the version, so an identical re-run keeps the version and downstream stays fresh.
+    """
+    digest = hashlib.sha256(code_version.encode())
+    for path in sorted(files, key=lambda p: p.name):
+        digest.update(path.name.encode())
+        digest.update(content_digest(path).encode())
+    return digest.hexdigest()
+
+
+def product_of_file(name: str) -> str | None:
+    """Registry key of a product file name (LB ``stix-21-6-30``, L0+ ``stix-ql-lightcurve``)."""
+    parts = name.split("_")
+    if len(parts) < 3 or not parts[2].startswith("stix-"):
+        return None
+    kind = parts[2].removeprefix("stix-")
+    numbers = kind.split("-")
+    if all(n.isdigit() for n in numbers) and len(numbers) >= 2:
+        pi1 = int(numbers[2]) if len(numbers) > 2 else None
+        return product_for(int(numbers[0]), int(numbers[1]), pi1).key
+    named = [p for p in PRODUCTS if kind == p.name or kind.startswith(p.name + "-")]
+    return max(named, key=lambda p: len(p.name)).key if named else None
+
+
+def level_results(
+    level: str,
+    written: Sequence["L0FileResult | L1FileResult"],
+    *,
+    issues: Sequence[Mapping[str, object]] = (),
+    extra: Mapping[str, Mapping[str, object]] | None = None,
+) -> list[dg.MaterializeResult]:
+    """One result per product that got files at ``level``: files, rows, inputs, issues, version.
+
+    ``extra`` adds product-specific metadata (IDB versions, waiting sequences, SPICE coverage,
+    a plot). The data version is derived from the files' content (`level_data_version`).
+    """
+    by_product: dict[str, list] = {}
+    for r in written:
+        by_product.setdefault(r.product_key, []).append(r)
+    out = []
+    for product, unsorted in sorted(by_product.items()):
+        spec = product_by_key(product)
+        results = sorted(unsorted, key=lambda r: r.path.name)
+        files = [{"path": str(r.path), "sha256": r.sha256, "rows": r.n_rows} for r in results]
+        mine = [dict(i) for i in issues if product_of_file(str(i.get("file", ""))) == product]
+        metadata: dict[str, object] = {
+            "n_files": len(files),
+            "n_rows": sum(r.n_rows for r in results),
+            "files": dg.MetadataValue.json(files[:_MAX_LISTED]),
+            "inputs": dg.MetadataValue.json(
+                sorted({i for r in results for i in r.inputs})[:_MAX_LISTED]
+            ),
+            "issues": dg.MetadataValue.json(mine[:20]),
+            "software_version": SOFTWARE_VERSION,
+            **(extra or {}).get(product, {}),
+        }
+        code = level_code_version(level, spec.processing_version)
+        out.append(
+            dg.MaterializeResult(
+                asset_key=level_asset_key(level, product),
+                metadata=metadata,
+                data_version=dg.DataVersion(level_data_version(code, [r.path for r in results])),
+            )
+        )
+    return out
+
+
+def l0_results(written: Sequence["L0FileResult"], build: "L0Build") -> list[dg.MaterializeResult]:
+    """L0 results: `level_results` plus IDB versions and the BSD sequences still waiting."""
+    versions: dict[str, set[str]] = {}
+    for prod in build.products:
+        versions.setdefault(prod.spec.key, set()).update(v for v, _, _ in prod.idb_versions)
+    extra = {
+        key: {
+            "idb_versions": dg.MetadataValue.json(sorted(v)),
+            "n_waiting_sequences": len(build.waiting) if product_by_key(key).per_request else 0,
+        }
+        for key, v in versions.items()
+    }
+    return level_results("l0", written, issues=[i.as_dict() for i in build.issues], extra=extra)

@@ -1,4 +1,4 @@
-"""The level_binary group: one ``lb/<product>`` asset per registry product, one SCET day each.
+"""The level groups: ``lb/<product>`` and ``l0/<product>`` assets, one SCET day each.
 
 All LB products are one `multi_asset`: a run reads the TM files that touched the day once and
 writes every selected product. Specs are ``skippable``: a product with no packets that day has no
@@ -13,22 +13,59 @@ import dagster as dg
 
 from stix_assets.assets._results import (
     CATALOG_POOL,
+    L0_GROUP,
+    L1_GROUP,
     LB_CODE_VERSION,
     LB_GROUP,
     SOFTWARE_VERSION,
     TM_RAW_KEY,
+    conf_version,
+    l0_asset_key,
+    l0_code_version,
+    l0_results,
     lb_asset_key,
     lb_results,
+    level_asset_key,
+    level_code_version,
+    level_results,
     product_key_of,
 )
 from stix_assets.core.catalog import Catalog
 from stix_assets.core.ingest import index_tm_file
+from stix_assets.core.products.builders import BUILDERS
+from stix_assets.core.products.l0 import (
+    build_l0_day,
+    l0_product_records,
+    lb_files_for_day,
+    write_l0,
+)
+from stix_assets.core.products.l1 import (
+    build_l1_day,
+    l0_files_for_day,
+    l1_product_records,
+    write_l1,
+)
 from stix_assets.core.products.lb import LbFileResult, lb_product_records, write_lb
 from stix_assets.core.products.registry import PRODUCTS, ProductSpec
-from stix_assets.partitions import scet_day_from_key, scet_days
+from stix_assets.core.spice import loaded_kernels
+from stix_assets.partitions import scet_day_from_key, scet_days, utc_days
 from stix_assets.resources import StixSettings
 
-__all__ = ["lb_specs", "level_binary"]
+__all__ = [
+    "L0_PRODUCTS",
+    "SPICE_KERNELS_KEY",
+    "follows_upstream_days",
+    "l0_specs",
+    "l1_specs",
+    "lb_specs",
+    "level_0",
+    "level_1",
+    "level_binary",
+    "spice_kernels",
+]
+
+L0_PRODUCTS = tuple(p for p in PRODUCTS if p.key in BUILDERS)
+"""Products that have an L0 family (the rest stay at LB: heartbeat, on-board automatic data)."""
 
 
 def _lb_spec(product: ProductSpec) -> dg.AssetSpec:
@@ -90,3 +127,148 @@ def level_binary(context: dg.AssetExecutionContext, stix: StixSettings):
         "lb written scet_day=%s tm_files=%d files=%d", scet_day, len(indexes), len(results)
     )
     yield from lb_results(results, indexes)
+
+
+# -- L0 ------------------------------------------------------------------------------------------
+def follows_upstream_days() -> dg.AutomationCondition:
+    """Request a day when any upstream day it depends on was updated, old days included.
+
+    Dagster's ``eager()`` only looks at the latest day and waits for every upstream day to exist;
+    STIX reprocesses old days all the time (late TM, new kernels), and a day next to a day
+    without data must still follow (skippable products leave such days empty).
+    """
+    return (
+        dg.AutomationCondition.any_deps_updated().since_last_handled()
+        & ~dg.AutomationCondition.any_deps_in_progress()
+        & ~dg.AutomationCondition.in_progress()
+    ).with_label("follows_upstream_days")
+
+
+def _l0_spec(product: ProductSpec) -> dg.AssetSpec:
+    # a daily product's bins near midnight sit in the LB file of the neighbouring SCET day
+    window = dg.TimeWindowPartitionMapping(start_offset=-1, end_offset=1)
+    return dg.AssetSpec(
+        l0_asset_key(product.key),
+        group_name=L0_GROUP,
+        description=f"L0 ({product.name}): {product.description}; parsed, decompressed, raw values",
+        kinds={"fits"},
+        owners=["team:stix"],
+        tags={"level": "L0", "product_type": product.type},
+        code_version=l0_code_version(product.processing_version),
+        deps=[dg.AssetDep(lb_asset_key(product.key), partition_mapping=window)],
+        skippable=True,
+        automation_condition=follows_upstream_days(),
+    )
+
+
+def l0_specs() -> list[dg.AssetSpec]:
+    """One spec per product with an L0 family, in registry order."""
+    return [_l0_spec(p) for p in L0_PRODUCTS]
+
+
+@dg.multi_asset(specs=l0_specs(), partitions_def=scet_days, can_subset=True, name="level_0")
+def level_0(context: dg.AssetExecutionContext, stix: StixSettings):
+    """L0 files of one SCET day, rebuilt whole from the LB files of the day and its neighbours."""
+    scet_day = scet_day_from_key(context.partition_key)
+    wanted = sorted(product_key_of(k) for k in context.selected_asset_keys)
+    catalog = stix.catalog()
+    catalog.flush_spool()
+    lb_files = lb_files_for_day(catalog, scet_day, wanted)
+    conf_dir = stix.settings().stix_conf_dir
+    build = build_l0_day(lb_files, scet_day, stix.idb_store(), conf_dir, products=wanted)
+    created = dt.datetime.now(dt.UTC)
+    written = write_l0(
+        build.products,
+        stix.archive_root(),
+        created=created,
+        software_version=SOFTWARE_VERSION,
+        config_version=conf_version(conf_dir),
+    )
+    catalog.record_products(
+        l0_product_records(written, written_at=created, run_id=context.run.run_id)
+    )
+    context.log.info(
+        "l0 written scet_day=%s lb_files=%d files=%d issues=%d waiting=%d",
+        scet_day, len(lb_files), len(written), len(build.issues), len(build.waiting),
+    )  # fmt: skip
+    yield from l0_results(written, build)
+
+
+# -- L1 ------------------------------------------------------------------------------------------
+SPICE_KERNELS_KEY = dg.AssetKey(["spice", "kernels"])
+STIX_CONF_KEY = dg.AssetKey(["conf", "stix_conf"])
+
+spice_kernels = dg.AssetSpec(
+    SPICE_KERNELS_KEY,
+    group_name="external",
+    kinds={"spice"},
+    owners=["team:stix"],
+    description=(
+        "The SPICE kernel store; its data version is the loaded meta-kernel set, reported by "
+        "spice_kernel_sensor when new kernels arrive."
+    ),
+)
+
+
+def _l1_spec(product: ProductSpec) -> dg.AssetSpec:
+    # a UTC day's bins come from the SCET day files around it (SCET days start a few s early)
+    window = dg.TimeWindowPartitionMapping(start_offset=-1, end_offset=1)
+    return dg.AssetSpec(
+        level_asset_key("l1", product.key),
+        group_name=L1_GROUP,
+        description=f"L1 ({product.name}): engineering values, UTC times, ephemeris header",
+        kinds={"fits"},
+        owners=["team:stix"],
+        tags={"level": "L1", "product_type": product.type},
+        code_version=level_code_version("l1", product.processing_version),
+        deps=[
+            dg.AssetDep(l0_asset_key(product.key), partition_mapping=window),
+            dg.AssetDep(SPICE_KERNELS_KEY),
+            dg.AssetDep(STIX_CONF_KEY),
+        ],
+        skippable=True,
+        automation_condition=follows_upstream_days().ignore(
+            dg.AssetSelection.assets(SPICE_KERNELS_KEY, STIX_CONF_KEY)
+        ),
+    )
+
+
+def l1_specs() -> list[dg.AssetSpec]:
+    """One spec per product with an L0 family (every one continues to L1)."""
+    return [_l1_spec(p) for p in L0_PRODUCTS]
+
+
+@dg.multi_asset(specs=l1_specs(), partitions_def=utc_days, can_subset=True, name="level_1")
+def level_1(context: dg.AssetExecutionContext, stix: StixSettings):
+    """L1 files of one UTC day from the L0 files of the SCET days around it, with SPICE."""
+    utc_day = scet_day_from_key(context.partition_key)
+    wanted = sorted(product_key_of(k) for k in context.selected_asset_keys)
+    catalog = stix.catalog()
+    catalog.flush_spool()
+    l0_files = l0_files_for_day(catalog, utc_day, wanted)
+    conf_dir = stix.settings().stix_conf_dir
+    created = dt.datetime.now(dt.UTC)
+    with loaded_kernels(stix.kernel_store()) as kernels:
+        build = build_l1_day(
+            l0_files, utc_day, stix.idb_store(), kernels, conf_dir, products=wanted
+        )
+        written = write_l1(
+            build.products, stix.archive_root(), created=created,
+            software_version=SOFTWARE_VERSION, config_version=conf_version(conf_dir),
+            needs_reprocessing=build.needs_reprocessing,
+        )  # fmt: skip
+        spice = {"spice_mk": kernels.spice_mk, **build.coverage.as_metadata()}
+    catalog.record_products(
+        l1_product_records(written, written_at=created, run_id=context.run.run_id)
+    )
+    context.log.info(
+        "l1 written utc_day=%s files=%d issues=%d", utc_day, len(written), len(build.issues)
+    )
+    extra = {
+        r.product_key: {
+            "spice": dg.MetadataValue.json(spice),
+            "needs_reprocessing": r.needs_reprocessing,
+        }
+        for r in written
+    }
+    yield from level_results("l1", written, issues=[i.as_dict() for i in build.issues], extra=extra)

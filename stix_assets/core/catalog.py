@@ -392,6 +392,28 @@ class Catalog:
         rows = self._read(lambda c: c.execute(sql + " ORDER BY d.tm_name", params).fetchall())
         return [(name, Path(p) if p else None) for name, p in rows]
 
+    def touched_products(self, scet_day: date) -> set[str]:
+        """Products that the indexed TM files touched on a SCET day (``tm_file_days``)."""
+        sql = "SELECT DISTINCT product FROM tm_file_days WHERE scet_day = ?"
+        return {r[0] for r in self._read(lambda c: c.execute(sql, [scet_day]).fetchall())}
+
+    def partition_files(
+        self, level: str, partition_day: date, products: Iterable[str] | None = None
+    ) -> dict[str, list[Path]]:
+        """Files of a level's partition, per product key (``product_files``).
+
+        Daily files match on ``partition_day``. Per-request (BSD) files without one belong to
+        the day when a TM file that touched that day for the product is among their inputs (LB),
+        or among the inputs of an LB file they were made from (L0 and later).
+        """
+        chosen = list(products) if products is not None else None
+        params = [level.upper(), chosen or [], chosen, partition_day, partition_day, partition_day]
+        rows = self._read(lambda c: c.execute(_PARTITION_SQL, params).fetchall())
+        out: dict[str, list[Path]] = {}
+        for product, path in rows:
+            out.setdefault(product, []).append(Path(path))
+        return out
+
     def lb_tm_inputs(self, lb_path: Path | str) -> list[str]:
         """Names of the TM files recorded as inputs of an LB file, sorted."""
         sql = "SELECT tm_name FROM lb_inputs WHERE lb_path = ? ORDER BY tm_name"
@@ -594,6 +616,23 @@ class Catalog:
         target.mkdir(exist_ok=True)
         os.replace(manifest, target / manifest.name)
         logger.error("catalog manifest rejected manifest=%s error=%s", manifest.name, err)
+
+
+_PARTITION_SQL = """
+SELECT p.product, p.path FROM product_files p
+WHERE p.level = ? AND (list_contains(?, p.product) OR ? IS NULL) AND (
+    p.partition_day = ?
+    OR (p.partition_day IS NULL AND (
+        EXISTS (SELECT 1 FROM tm_file_days d WHERE d.scet_day = ? AND d.product = p.product
+                AND list_contains(p.inputs, d.tm_name))
+        OR EXISTS (SELECT 1 FROM product_files q JOIN tm_file_days d
+                   ON d.product = q.product AND list_contains(q.inputs, d.tm_name)
+                   WHERE q.level = 'LB' AND q.product = p.product AND d.scet_day = ?
+                   AND list_contains(p.inputs, regexp_extract(q.path, '[^/]+$')))
+    ))
+)
+ORDER BY p.product, p.path
+"""
 
 
 def _apply_in_transaction(conn: duckdb.DuckDBPyConnection, ops: list[dict[str, Any]]) -> None:

@@ -40,6 +40,7 @@ __all__ = [
     "TableHdu",
     "atomic_path",
     "build_hdulist",
+    "content_digest",
     "read_fits",
     "write_fits",
 ]
@@ -336,6 +337,30 @@ def _fill_checksums(raw: bytearray) -> None:
             encoded = _encode_checksum(~total & 0xFFFFFFFF)
             raw[ck : ck + _CARD] = _string_card("CHECKSUM", encoded, ck_comment)
         start = data_end
+
+
+_VOLATILE = (b"DATE    ", b"CHECKSUM", b"DATASUM ")
+
+
+def content_digest(path: Path | str) -> str:
+    """sha256 of a FITS file without the keywords that change with every write.
+
+    ``DATE`` (creation time) and the checksums differ between two writes of the same content;
+    every other card and every data byte count. Used for content-derived data versions, so an
+    identical re-run gives an identical version.
+    """
+    raw = bytearray(Path(path).read_bytes())
+    digest = hashlib.sha256()
+    start = 0
+    while start < len(raw):
+        data_start = _header_end(raw, start)
+        data_end = data_start + _data_size(bytes(raw[start:data_start]))
+        for k in range(start, data_start, _CARD):
+            if raw[k : k + 8] not in _VOLATILE:
+                digest.update(raw[k : k + _CARD])
+        digest.update(raw[data_start:data_end])
+        start = data_end
+    return digest.hexdigest()
 
 
 # -- the astropy twin (tests, reference) ----------------------------------------------------------

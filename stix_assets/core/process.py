@@ -25,7 +25,24 @@ from stix_assets.core.catalog import Catalog
 from stix_assets.core.errors import PacketDecodeError, StixError, TMFileError
 from stix_assets.core.idb import IdbStore
 from stix_assets.core.ingest import TmIndex, index_tm_file
+from stix_assets.core.products.l0 import (
+    L0Build,
+    L0FileResult,
+    build_l0_files,
+    l0_product_records,
+    lb_files_for_day,
+    split_by_day,
+    write_l0,
+)
+from stix_assets.core.products.l1 import (
+    L1FileResult,
+    L1Issue,
+    build_l1_day,
+    l1_product_records,
+    write_l1,
+)
 from stix_assets.core.products.lb import LbFileResult, lb_product_records, write_lb
+from stix_assets.core.spice import KernelStore, loaded_kernels
 from stix_assets.core.tmtc import TMFile
 
 __all__ = [
@@ -42,7 +59,7 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 LEVELS = ("TM", "LB", "L0", "L1", "L2")
-IMPLEMENTED_LEVELS = ("TM", "LB")
+IMPLEMENTED_LEVELS = ("TM", "LB", "L0", "L1")
 OUTPUT_LEVEL_DIRS = ("LB", "L0", "L1", "L2")
 TM_GLOB = "*PktTmRaw*.xml"
 TC_GLOB = "*PktTcReport*.xml"
@@ -82,6 +99,9 @@ class ProcessSummary:
     quarantine_examples: tuple[dict[str, object], ...]
     idb_versions: tuple[str, ...]
     errors: tuple[str, ...] = field(default=())
+    level_files: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    level_issues: tuple[dict[str, object], ...] = field(default=())
+    waiting_sequences: int = 0
 
     def _count(self, kind: str) -> int:
         return sum(1 for f in self.files if f.kind == kind)
@@ -115,6 +135,10 @@ class ProcessSummary:
             "quarantined_by_reason": dict(self.quarantined_by_reason),
             "quarantine_examples": list(self.quarantine_examples),
             "idb_versions": list(self.idb_versions),
+            "files_written": {lvl: len(paths) for lvl, paths in self.level_files.items()},
+            "level_files": {lvl: list(paths) for lvl, paths in self.level_files.items()},
+            "level_issues": list(self.level_issues[:_EXAMPLES]),
+            "waiting_sequences": self.waiting_sequences,
             "errors": list(self.errors),
             "files": [
                 {
@@ -133,8 +157,13 @@ class ProcessSummary:
         return (
             f"files in: {len(self.files)} (TM {self._count('TM')} / TC {self._count('TC')} / "
             f"failed {self._count('failed')}); packets: {self.n_packets}; "
-            f"LB files written: {len(self.lb_files)}; quarantined packets: {self.n_quarantined}; "
-            f"errors: {len(self.errors)}"
+            f"LB files written: {len(self.lb_files)}; "
+            + "".join(
+                f"{lvl} files written: {len(paths)}; "
+                for lvl, paths in self.level_files.items()
+                if lvl != "LB"
+            )
+            + f"quarantined packets: {self.n_quarantined}; errors: {len(self.errors)}"
         )
 
 
@@ -288,6 +317,9 @@ def process_tm_files(
     stop_on_error: bool = False,
     created: dt.datetime,
     software_version: str,
+    conf_dir: Path | None = None,
+    config_version: str = "",
+    spice_dir: Path | None = None,
     on_file: Callable[[int, int, FileOutcome], None] | None = None,
 ) -> ProcessSummary:
     """Index TM files and write their LB products (one write per LB file for the whole set).
@@ -298,10 +330,13 @@ def process_tm_files(
     archive : root of the product archive (``LB/<st>/<sst>[/<ssid>]/...`` below it)
     store : IDB versions
     catalog : `stix_assets.core.catalog.Catalog` to record files, days, products and quarantine
-    end_level : ``"TM"`` (index only) or ``"LB"``
+    end_level : ``"TM"`` (index only), ``"LB"`` or ``"L0"``
     stop_on_error : raise on the first unreadable file or quarantined packet, before any write
     created : creation time written into the products (deterministic output)
     software_version : ``VERS_SW`` of the products
+    conf_dir : STIX-CONF root (energy channels; needed from L0 on)
+    config_version : STIX-CONF tag (``VERS_CFG``)
+    spice_dir : SOC kernel tree (``mk/``, ``sclk/`` ...; needed for L1)
     on_file : progress callback ``(i, n, outcome)`` after each file
 
     Raises
@@ -312,7 +347,13 @@ def process_tm_files(
         For an end level that is not implemented here (L0 and above).
     """
     if end_level not in IMPLEMENTED_LEVELS:
-        raise ValueError(f"end level {end_level!r} is not implemented (only TM, LB)")
+        raise ValueError(
+            f"end level {end_level!r} is not implemented (only {', '.join(IMPLEMENTED_LEVELS)})"
+        )
+    if LEVELS.index(end_level) >= LEVELS.index("L0") and conf_dir is None:
+        raise ValueError(f"end level {end_level} needs the STIX-CONF folder (conf_dir)")
+    if LEVELS.index(end_level) >= LEVELS.index("L1") and spice_dir is None:
+        raise ValueError(f"end level {end_level} needs the SPICE kernel folder (spice_dir)")
     indexes, outcomes = _index_all(
         paths, store, catalog, stop_on_error=stop_on_error, on_file=on_file
     )
@@ -330,13 +371,32 @@ def process_tm_files(
         examples.extend(q.as_dict() for q in index.report.quarantined[: _EXAMPLES - len(examples)])
     lb_files: list[str] = []
     new_packets = 0
-    if end_level == "LB" and indexes:
+    level_files: dict[str, tuple[str, ...]] = {}
+    l0_build = None
+    l1_issues: list[dict[str, object]] = []
+    if LEVELS.index(end_level) >= LEVELS.index("LB") and indexes:
         results = write_lb(indexes, archive, created=created, software_version=software_version)
         lb_files = [str(r.path) for r in results]
         new_packets = sum(r.n_new for r in results)
+        level_files["LB"] = tuple(lb_files)
         if catalog is not None:
             _record_lb(catalog, results, created)
         logger.info("lb written files=%d new_packets=%d", len(results), new_packets)
+        if LEVELS.index(end_level) >= LEVELS.index("L0"):
+            l0_build, l0_written = _write_l0(
+                results, archive, store, catalog, created=created,
+                software_version=software_version, conf_dir=Path(conf_dir),
+                config_version=config_version,
+            )  # fmt: skip
+            level_files["L0"] = tuple(str(r.path) for r in l0_written)
+            if LEVELS.index(end_level) >= LEVELS.index("L1"):
+                left_out, l1_written = _write_l1(
+                    l0_written, archive, store, catalog, created=created,
+                    software_version=software_version, conf_dir=Path(conf_dir),
+                    config_version=config_version, spice_dir=Path(spice_dir),
+                )  # fmt: skip
+                level_files["L1"] = tuple(str(r.path) for r in l1_written)
+                l1_issues.extend(i.as_dict() for i in left_out)
     return ProcessSummary(
         end_level=end_level,
         files=tuple(outcomes),
@@ -347,4 +407,94 @@ def process_tm_files(
         quarantine_examples=tuple(examples),
         idb_versions=tuple(sorted(versions)),
         errors=tuple(f"{o.name}: {o.error}" for o in outcomes if o.error),
+        level_files=level_files,
+        level_issues=(
+            tuple(i.as_dict() for i in l0_build.issues) if l0_build else ()
+        ) + tuple(l1_issues),
+        waiting_sequences=len(l0_build.waiting) if l0_build else 0,
     )
+
+
+def _write_l0(
+    lb_results: Sequence[LbFileResult],
+    archive: Path,
+    store: IdbStore,
+    catalog: Catalog | None,
+    *,
+    created: dt.datetime,
+    software_version: str,
+    conf_dir: Path,
+    config_version: str,
+) -> tuple[L0Build, list[L0FileResult]]:
+    """L0 of every LB file this run wrote: built in one pass, split into days, written whole.
+
+    Daily families are stacked over all LB files of the run and split by the SCET day of their
+    bins, so a bin near midnight lands in the right day whatever LB file holds it.
+    """
+    lb_paths = {r.path for r in lb_results}
+    if catalog is not None:  # neighbouring days already in the archive complete the edge bins
+        for day in {r.scet_day for r in lb_results if r.scet_day is not None}:
+            lb_paths.update(lb_files_for_day(catalog, day))
+    build = build_l0_files(sorted(lb_paths), store, conf_dir)
+    products = [
+        part
+        for prod in build.products
+        for part in ([prod] if prod.spec.per_request else split_by_day(prod))
+    ]
+    written = write_l0(
+        products, archive, created=created, software_version=software_version,
+        config_version=config_version,
+    )  # fmt: skip
+    if catalog is not None:
+        catalog.record_products(l0_product_records(written, written_at=created))
+    logger.info(
+        "l0 written files=%d issues=%d waiting=%d",
+        len(written), len(build.issues), len(build.waiting),
+    )  # fmt: skip
+    return build, written
+
+
+def _write_l1(
+    l0_results: Sequence[L0FileResult],
+    archive: Path,
+    store: IdbStore,
+    catalog: Catalog | None,
+    *,
+    created: dt.datetime,
+    software_version: str,
+    conf_dir: Path,
+    config_version: str,
+    spice_dir: Path,
+) -> tuple[list[L1Issue], list[L1FileResult]]:
+    """L1 of the UTC days the run's L0 files touch (each SCET day and its neighbours)."""
+    days: set[dt.date] = set()
+    for r in l0_results:
+        day = r.scet_day or _start_day(r.path.name)
+        if day is not None:
+            days.update(day + dt.timedelta(days=off) for off in (-1, 0, 1))
+    l0_paths = sorted({r.path for r in l0_results})
+    issues: list[L1Issue] = []
+    written: list[L1FileResult] = []
+    with loaded_kernels(KernelStore(spice_dir)) as kernels:
+        for day in sorted(days):
+            build = build_l1_day(l0_paths, day, store, kernels, conf_dir)
+            issues.extend(build.issues)
+            written.extend(
+                write_l1(
+                    build.products, archive, created=created, software_version=software_version,
+                    config_version=config_version, needs_reprocessing=build.needs_reprocessing,
+                )
+            )  # fmt: skip
+    if catalog is not None:
+        catalog.record_products(l1_product_records(written, written_at=created))
+    logger.info("l1 written files=%d days=%d issues=%d", len(written), len(days), len(issues))
+    return issues, written
+
+
+def _start_day(l0_name: str) -> dt.date | None:
+    """SCET day of a BSD L0 file from its name (``..._<start coarse>-<end coarse>_...``)."""
+    parts = l0_name.split("_")
+    start = parts[3].split("-")[0] if len(parts) > 3 else ""
+    if not start.isdigit():
+        return None
+    return dt.date(2000, 1, 1) + dt.timedelta(days=int(start) // 86400)

@@ -8,6 +8,7 @@ Layout under the root (everything relative, nothing downloaded)::
     idb/idbVersionHistory.json   all on-board time -> the demo IDB version
     idb/<version>/idb.sqlite     the demo IDB
     spice/kernels/{lsk,sclk,spk,mk}/...
+    STIX-CONF/                   energy channels (detector/...), VERSION.TXT
     archive/                     output (FITS archive, catalog), empty at first
 
 Rebuilding is idempotent: the same arguments give byte-identical files (seeded simulation, fixed
@@ -24,6 +25,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 from stix_assets.core.errors import StixError
+from stix_assets.demo.conf import write_demo_conf
 from stix_assets.demo.encoder import read_layouts
 from stix_assets.demo.idb_writer import DEMO_IDB_VERSION, write_demo_history, write_demo_idb
 from stix_assets.demo.kernels import write_kernels
@@ -54,6 +56,7 @@ class DemoRoot:
     idb_version: str
     spice_kernels: Path
     meta_kernel: Path
+    conf_dir: Path
     archive: Path
     tm_files: tuple[Path, ...]
     start: date
@@ -168,6 +171,7 @@ def build_demo_root(
     incoming = root / "incoming"
     tm_files = write_tm_files(encoded, incoming)
     _clear_stale_tm(incoming, tm_files)
+    conf_dir = write_demo_conf(root / "STIX-CONF")
     archive = root / "archive"
     archive.mkdir(exist_ok=True)
     config = root / CONFIG_NAME
@@ -181,6 +185,7 @@ def build_demo_root(
         idb_version=DEMO_IDB_VERSION,
         spice_kernels=kernels.root,
         meta_kernel=kernels.mk,
+        conf_dir=conf_dir,
         archive=archive,
         tm_files=tuple(tm_files),
         start=start,

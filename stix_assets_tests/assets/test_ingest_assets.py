@@ -35,7 +35,11 @@ def stix(tmp_path: Path, testdata: Path) -> StixSettings:
     incoming = tmp_path / "data" / "incoming"
     incoming.mkdir(parents=True)
     shutil.copy(testdata / "reference" / "stixcore" / "input" / TM_NAME, incoming / TM_NAME)
-    return StixSettings(data_root=str(tmp_path / "data"), idb_dir=str(testdata / "idb"))
+    return StixSettings(
+        data_root=str(tmp_path / "data"),
+        idb_dir=str(testdata / "idb"),
+        stix_conf_dir=str(testdata / "conf"),
+    )
 
 
 def _materialize(instance, stix, partition_key, selection, **kwargs):
@@ -171,8 +175,12 @@ def test_dagster_runner_materializes_files_and_their_days(stix, testdata, tmp_pa
         assert (stix.incoming_path() / paths[1].name).is_file()  # staged in the TM store
         assert set(instance.get_dynamic_partitions("tm_files")) == {TM_NAME, paths[1].name}
         runs = instance.get_runs()
-        assert len(runs) == len(summary.tm_runs) + len(summary.lb_runs)
-        assert str(summary) == "2/2 TM files ingested, 4/4 LB days written"
+        assert len(runs) == len(summary.tm_runs) + len(summary.lb_runs) + len(summary.l0_runs)
+        # L0 follows each LB day and, for daily products, both neighbouring days
+        l0_days = {r.partition_key for r in summary.l0_runs}
+        assert {"2019-11-26", "2019-11-27", "2019-11-28", "2020-12-01"} <= l0_days
+        assert list((stix.archive_root() / "L0").rglob("solo_L0_stix-ql-lightcurve_*.fits"))
+        assert str(summary) == "2/2 TM files ingested, 4/4 LB days written, 10/10 L0 days written"
 
 
 def test_dagster_runner_reports_a_failed_file_and_goes_on(stix, tmp_path):

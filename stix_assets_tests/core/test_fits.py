@@ -137,3 +137,27 @@ def test_crash_mid_write_leaves_no_partial_file(
     with pytest.raises(OSError, match="simulated"):
         write_fits(tmp_path / "out" / "b.fits", PRIMARY, _tables(), checksum_comment="new")
     assert os.listdir(path.parent) == ["a.fits"]  # a new file never appears half-written
+
+
+def test_content_digest_ignores_only_the_creation_time_and_checksums(tmp_path):
+    import datetime as dt
+
+    from stix_assets.core.fits import content_digest
+
+    data = np.zeros(3, dtype=[("a", ">i4")])
+    paths = []
+    for i, (when, value) in enumerate(
+        [("2025-01-01T00:00:00", 1), ("2026-02-02T00:00:00", 1), ("2026-02-02T00:00:00", 2)]
+    ):
+        data["a"] = value
+        path = tmp_path / f"f{i}.fits"
+        write_fits(
+            path,
+            [("DATE", when, "creation"), ("LEVEL", "L0", "")],
+            [TableHdu("DATA", data)],
+            checksum_comment=f"HDU checksum updated {dt.date(2025, 1, 1)}",
+        )
+        paths.append(path)
+    assert paths[0].read_bytes() != paths[1].read_bytes()
+    assert content_digest(paths[0]) == content_digest(paths[1])
+    assert content_digest(paths[1]) != content_digest(paths[2])

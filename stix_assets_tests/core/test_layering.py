@@ -9,8 +9,7 @@ import stix_assets.core
 
 def _core_modules() -> list[str]:
     return sorted(
-        m.name
-        for m in pkgutil.walk_packages(stix_assets.core.__path__, prefix="stix_assets.core.")
+        m.name for m in pkgutil.walk_packages(stix_assets.core.__path__, prefix="stix_assets.core.")
     )
 
 

@@ -48,9 +48,7 @@ def test_collect_inputs_list_resolves_relative_names_and_drops_duplicates(tmp_pa
     tm_dir = tmp_path / "tm"
     a = _touch(tm_dir / "a.PktTmRaw.xml")
     b = _touch(tmp_path / "elsewhere" / "b.PktTmRaw.xml")
-    listing = _touch(
-        tmp_path / "list.txt", f"a.PktTmRaw.xml\n# a comment\n\n{b}\na.PktTmRaw.xml\n"
-    )
+    listing = _touch(tmp_path / "list.txt", f"a.PktTmRaw.xml\n# a comment\n\n{b}\na.PktTmRaw.xml\n")
     assert collect_inputs(tm_dir=tm_dir, input_list=listing) == [a, b]
     # without --tm-dir, relative names are relative to the list file
     assert collect_inputs(input_list=listing) == [tmp_path / "a.PktTmRaw.xml", b]
@@ -90,7 +88,9 @@ def test_clean_archive_refuses_symlinked_level_folder(tmp_path):
 
 def test_unknown_end_level_raises(tmp_path):
     with pytest.raises(ValueError, match="not implemented"):
-        process_tm_files([], tmp_path, store=None, end_level="L1", created=CREATED, software_version="test")
+        process_tm_files(
+            [], tmp_path, store=None, end_level="L2", created=CREATED, software_version="test"
+        )
 
 
 # --- real data ---
@@ -118,7 +118,12 @@ def test_process_reference_inputs_writes_lb_once_per_file(tmp_path, store, input
     monkeypatch.setattr(process, "write_lb", spy)
     seen = []
     summary = process_tm_files(
-        inputs, tmp_path, store, end_level="LB", created=CREATED, software_version="test",
+        inputs,
+        tmp_path,
+        store,
+        end_level="LB",
+        created=CREATED,
+        software_version="test",
         on_file=lambda i, n, outcome: seen.append((i, n, outcome.name)),
     )
     # one write_lb call for all three files together
@@ -140,7 +145,9 @@ def test_process_reference_inputs_writes_lb_once_per_file(tmp_path, store, input
 
 @pytest.mark.realdata
 def test_end_level_tm_indexes_without_writing(tmp_path, store, inputs):
-    summary = process_tm_files(inputs, tmp_path, store, end_level="TM", created=CREATED, software_version="test")
+    summary = process_tm_files(
+        inputs, tmp_path, store, end_level="TM", created=CREATED, software_version="test"
+    )
     assert summary.n_packets == 73
     assert summary.lb_files == ()
     assert not (tmp_path / "LB").exists()
@@ -149,7 +156,11 @@ def test_end_level_tm_indexes_without_writing(tmp_path, store, inputs):
 @pytest.mark.realdata
 def test_tc_report_is_recorded_and_skipped(tmp_path, store, testdata):
     summary = process_tm_files(
-        [testdata / "tm" / "PktTcReport.xml"], tmp_path, store, created=CREATED, software_version="test"
+        [testdata / "tm" / "PktTcReport.xml"],
+        tmp_path,
+        store,
+        created=CREATED,
+        software_version="test",
     )
     assert summary.as_dict()["files_in"] == {"total": 1, "tm": 0, "tc": 1, "failed": 0}
     assert summary.lb_files == ()
@@ -160,7 +171,12 @@ def test_continue_on_error_quarantines_and_reports_unreadable_files(tmp_path, st
     bad = corrupt_copy(inputs[1], tmp_path / "corrupt.PktTmRaw.xml")
     empty = _touch(tmp_path / "empty.PktTmRaw.xml", "")
     summary = process_tm_files(
-        [bad, empty], tmp_path / "archive", store, stop_on_error=False, created=CREATED, software_version="test"
+        [bad, empty],
+        tmp_path / "archive",
+        store,
+        stop_on_error=False,
+        created=CREATED,
+        software_version="test",
     )
     data = summary.as_dict()
     assert data["files_in"]["failed"] == 1
@@ -177,11 +193,34 @@ def test_stop_on_error_raises_before_writing(tmp_path, store, inputs):
     bad = corrupt_copy(inputs[1], tmp_path / "corrupt.PktTmRaw.xml")
     archive = tmp_path / "archive"
     with pytest.raises(PacketDecodeError, match="invalid hex"):
-        process_tm_files([inputs[0], bad], archive, store, stop_on_error=True, created=CREATED, software_version="test")
+        process_tm_files(
+            [inputs[0], bad],
+            archive,
+            store,
+            stop_on_error=True,
+            created=CREATED,
+            software_version="test",
+        )
     assert not (archive / "LB").exists()
     empty = _touch(tmp_path / "empty.PktTmRaw.xml", "")
     with pytest.raises(TMFileError, match="empty file"):
-        process_tm_files([empty], archive, store, stop_on_error=True, created=CREATED, software_version="test")
+        process_tm_files(
+            [empty], archive, store, stop_on_error=True, created=CREATED, software_version="test"
+        )
     missing = tmp_path / "missing.PktTmRaw.xml"
     with pytest.raises(TMFileError, match="cannot read"):
-        process_tm_files([missing], archive, store, stop_on_error=True, created=CREATED, software_version="test")
+        process_tm_files(
+            [missing], archive, store, stop_on_error=True, created=CREATED, software_version="test"
+        )
+
+
+def test_levels_need_their_reference_data(tmp_path):
+    with pytest.raises(ValueError, match="STIX-CONF"):
+        process_tm_files(
+            [], tmp_path, store=None, end_level="L0", created=CREATED, software_version="test"
+        )
+    with pytest.raises(ValueError, match="SPICE kernel folder"):
+        process_tm_files(
+            [], tmp_path, store=None, end_level="L1", created=CREATED, software_version="test",
+            conf_dir=tmp_path,
+        )  # fmt: skip

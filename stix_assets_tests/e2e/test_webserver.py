@@ -106,4 +106,8 @@ def test_webserver_loads_the_code_location(webserver):
 
     repos = _graphql(webserver, SENSORS_QUERY)["repositoriesOrError"]["nodes"]
     sensors = {s["name"]: s["sensorState"]["status"] for r in repos for s in r["sensors"]}
-    assert sensors == {"tm_inbox_sensor": "RUNNING", "tm_to_days_sensor": "RUNNING"}
+    assert sensors == {
+        "tm_inbox_sensor": "RUNNING",
+        "tm_to_days_sensor": "RUNNING",
+        "stix_automation_sensor": "RUNNING",
+    }

@@ -56,17 +56,18 @@ import dataclasses
 import logging
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
 from numpy.typing import NDArray
 
 from stix_assets.core.archive import SCET_EPOCH, SECONDS_PER_DAY, scet_day_start
+from stix_assets.core.catalog import Catalog, ProductFileRecord
 from stix_assets.core.errors import PacketDecodeError, ProductBuildError
 from stix_assets.core.fits import Card, TableHdu, read_fits, write_fits
 from stix_assets.core.idb import Idb, IdbStore, ParameterTable, decode_parameters
-from stix_assets.core.products.registry import ProductSpec, product_for
+from stix_assets.core.products.registry import PRODUCTS, ProductSpec, product_by_key, product_for
 from stix_assets.core.tmtc import PacketBatch
 from stix_assets.core.tmtc.headers import HEADER_DTYPE, HEADER_SIZE, decode_headers
 from stix_assets.core.tmtc.pi1 import assign_pi1
@@ -84,6 +85,8 @@ __all__ = [
     "energies_table",
     "l0_directory",
     "l0_file_name",
+    "l0_product_records",
+    "lb_files_for_day",
     "merge_tables",
     "min_uint",
     "read_lb_file",
@@ -617,6 +620,12 @@ def build_l0_files(
     """
     from stix_assets.core.products.builders import BUILDERS  # registry of families
 
+    channel_index = Path(conf_dir) / "detector" / "science_echan_index.csv"
+    if not channel_index.is_file():
+        raise ProductBuildError(
+            f"STIX-CONF energy channels not found: {channel_index} is missing; point the "
+            "configuration folder (stix_conf_dir / --conf-dir) at a STIX-CONF clone"
+        )
     by_key: dict[str, list[L0Product]] = {}
     issues: list[L0Issue] = []
     waiting: list[object] = []
@@ -692,6 +701,48 @@ def build_l0_day(
             continue
         out.extend(p for p in split_by_day(prod) if p.scet_day == scet_day)
     return L0Build(out, built.issues, built.waiting)
+
+
+def lb_files_for_day(
+    catalog: Catalog, scet_day: date, products: Collection[str] | None = None
+) -> list[Path]:
+    """LB files an L0 day is built from, per the catalog.
+
+    Daily products take the LB files of the day and of both neighbours (bins near midnight sit in
+    the neighbour's file); BSD products take the request files recorded for the day itself.
+    """
+    keys = set(products) if products is not None else None
+    per_request = {p.key for p in PRODUCTS if p.per_request}
+    found: set[Path] = set()
+    for offset in (-1, 0, 1):
+        day = scet_day + timedelta(days=offset)
+        for product, paths in catalog.partition_files("LB", day, keys).items():
+            if offset == 0 or product not in per_request:
+                found.update(p for p in paths if p.is_file())
+    return sorted(found)
+
+
+def l0_product_records(
+    results: Sequence[L0FileResult], *, written_at: datetime, run_id: str | None = None
+) -> list[ProductFileRecord]:
+    """Catalog rows of the L0 files `write_l0` wrote."""
+    return [
+        ProductFileRecord(
+            path=r.path,
+            level="L0",
+            product=r.product_key,
+            partition_day=r.scet_day,
+            version=product_by_key(r.product_key).processing_version,
+            sha256=r.sha256,
+            written_at=written_at,
+            size=r.path.stat().st_size,
+            n_rows=r.n_rows,
+            inputs=tuple(r.inputs),
+            request_id=r.request_id[1] if r.request_id else None,
+            run_id=run_id,
+        )
+        for r in results
+    ]
 
 
 # -- stacking and splitting ----------------------------------------------------------------------

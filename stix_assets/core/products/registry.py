@@ -59,21 +59,40 @@ class ProductSpec:
 
 def _ql(key: str, ssid: int, what: str, version: int = BASE_PROCESSING_VERSION) -> ProductSpec:
     return ProductSpec(
-        key, key.replace("_", "-"), key.split("_", 1)[0], 21, (6,), (ssid,),
-        processing_version=version, description=what,
+        key,
+        key.replace("_", "-"),
+        key.split("_", 1)[0],
+        21,
+        (6,),
+        (ssid,),
+        processing_version=version,
+        description=what,
     )
 
 
 def _sci(key: str, ssid: int, what: str, version: int = BASE_PROCESSING_VERSION) -> ProductSpec:
     return ProductSpec(
-        key, "sci-" + key.replace("_", "-"), "sci", 21, (6,), (ssid,), per_request=True,
-        processing_version=version, daily=False, description=what,
+        key,
+        "sci-" + key.replace("_", "-"),
+        "sci",
+        21,
+        (6,),
+        (ssid,),
+        per_request=True,
+        processing_version=version,
+        daily=False,
+        description=what,
     )
 
 
 def _generic(key: str, service: int, what: str) -> ProductSpec:
     return ProductSpec(
-        key, key.replace("_", "-"), key.replace("_", "-"), service, daily=False, generic=True,
+        key,
+        key.replace("_", "-"),
+        key.replace("_", "-"),
+        service,
+        daily=False,
+        generic=True,
         description=what,
     )
 
@@ -89,7 +108,13 @@ PRODUCTS: tuple[ProductSpec, ...] = (
     ProductSpec("hk_mini", "hk-mini", "hk", 3, (25,), (1,), description="HK mini report (SID 1)"),
     ProductSpec("hk_maxi", "hk-maxi", "hk", 3, (25,), (2,), description="HK maxi report (SID 2)"),
     ProductSpec(
-        "hk_heartbeat", "hk-heartbeat", "hk", 3, (25,), (4,), generic=True,
+        "hk_heartbeat",
+        "hk-heartbeat",
+        "hk",
+        3,
+        (25,),
+        (4,),
+        generic=True,
         description="HK heartbeat (SID 4); kept at LB, STIXCore has no L0 class",
     ),
     _sci("xray_rpd", 20, "X-ray raw pixel data (bulk science)"),
@@ -99,7 +124,13 @@ PRODUCTS: tuple[ProductSpec, ...] = (
     _sci("xray_spec", 24, "X-ray spectrogram (bulk science)", version=4),
     _sci("aspect_burst", 42, "aspect burst (bulk science)"),
     ProductSpec(
-        "sci_auto", "sci-auto", "sci", 21, (6,), (10, 11, 12, 13, 14), generic=True,
+        "sci_auto",
+        "sci-auto",
+        "sci",
+        21,
+        (6,),
+        (10, 11, 12, 13, 14),
+        generic=True,
         description="on-board automatic X-ray/spectrogram data (SSID 10-14); LB only",
     ),
     _generic("tc_verify", 1, "TC verification reports (service 1)"),
@@ -115,7 +146,12 @@ PRODUCTS: tuple[ProductSpec, ...] = (
     _generic("diagnostics", 239, "diagnostic reports (service 239)"),
     _generic("low_latency", 300, "low-latency reports (service 300)"),
     ProductSpec(
-        "other", "other", "other", None, daily=False, generic=True,
+        "other",
+        "other",
+        "other",
+        None,
+        daily=False,
+        generic=True,
         description="any packet kind no other product claims (kept at LB)",
     ),
 )

@@ -40,9 +40,7 @@ def _is_complete(flags: NDArray[np.integer], counts: NDArray[np.integer]) -> boo
     return span == len(flags)
 
 
-def split_sequences(
-    flags: NDArray[np.integer], counts: NDArray[np.integer]
-) -> list[SequenceSplit]:
+def split_sequences(flags: NDArray[np.integer], counts: NDArray[np.integer]) -> list[SequenceSplit]:
     """Cut time-ordered packets into sequences and mark each complete or not."""
     flags = np.asarray(flags)
     counts = np.asarray(counts)

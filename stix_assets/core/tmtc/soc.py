@@ -181,7 +181,9 @@ def _empty_batch(name: str) -> PacketBatch:
     )
 
 
-def _build_batch(name: str, items: list[tuple[int, int, bytes]], report: DecodeReport) -> PacketBatch:
+def _build_batch(
+    name: str, items: list[tuple[int, int, bytes]], report: DecodeReport
+) -> PacketBatch:
     """Check each packet's size against its header and decode all headers at once."""
     short = [it for it in items if len(it[2]) < HEADER_SIZE]
     for index, packet_id, data in short:
@@ -212,7 +214,10 @@ def _build_batch(name: str, items: list[tuple[int, int, bytes]], report: DecodeR
             reason = f"not a TM packet: apid {int(headers['apid'][i])}"
         report.add(
             QuarantinedPacket(
-                name, int(element[i]), reason, packet_id=int(packet_id[i]),
+                name,
+                int(element[i]),
+                reason,
+                packet_id=int(packet_id[i]),
                 hex_prefix=buffer[offset[i] : offset[i] + 16].tobytes().hex(),
             )
         )

@@ -198,7 +198,9 @@ def test_one_bad_packet_does_not_cost_the_file():
 
 def test_bsd_builder_without_retry_reports_the_file():
     params = _table([0, 1], {"T": [[DAY0], [DAY0]], "N": [[1], [2]], "V": [[1], [2]]}, "x")
-    products, issues, _waiting = run_builder(BuilderEntry(_builder, per_packet_retry=False), _input(params))
+    products, issues, _waiting = run_builder(
+        BuilderEntry(_builder, per_packet_retry=False), _input(params)
+    )
     assert products == []
     assert issues[0].packet_index is None
     assert issues[0].file == "lb.fits"

@@ -8,9 +8,16 @@ from stix_assets.core.tmtc.soc import SOC_PREFIX_BYTES
 
 
 def _packet(seq: int, payload: bytes = b"\x1e" + b"\x00" * 9) -> bytes:
-    head = encode_header(apid=1500, sequence_flag=3, sequence_count=seq,
-                         data_length=len(payload) + 16 - 7, service_type=21, service_subtype=6,
-                         scet_coarse=660000000 + seq, scet_fine=0)
+    head = encode_header(
+        apid=1500,
+        sequence_flag=3,
+        sequence_count=seq,
+        data_length=len(payload) + 16 - 7,
+        service_type=21,
+        service_subtype=6,
+        scet_coarse=660000000 + seq,
+        scet_fine=0,
+    )
     return head + payload
 
 
