@@ -181,34 +181,36 @@ def _run_direct(args: argparse.Namespace, paths: list[Path], created: dt.datetim
     from stix_assets.core.catalog import Catalog
     from stix_assets.core.idb import IdbStore
     from stix_assets.core.process import process_tm_files
+    from stix_assets.core.progress import Progress
 
     store = IdbStore(args.idb_dir, force_version=args.idb_version)
     args.archive.mkdir(parents=True, exist_ok=True)
     catalog = Catalog(args.catalog or args.archive / _CATALOG_NAME)
-    stream = sys.stderr if args.json else sys.stdout
+    # a bar on a terminal (stderr), [i/n] lines otherwise; never on stdout under --json
+    progress = Progress(lines=sys.stderr if args.json else sys.stdout, quiet=args.quiet)
 
-    def progress(i: int, n: int, outcome: object) -> None:
-        if args.quiet:
-            return
+    def on_file(i: int, n: int, outcome: object) -> None:
         detail = (
             outcome.error or f"{outcome.n_packets} packets, {outcome.n_quarantined} quarantined"
         )
-        print(f"[{i}/{n}] {outcome.name}: {outcome.kind}, {detail}", file=stream, flush=True)
+        progress.update(i, n, f"{outcome.name}: {outcome.kind}, {detail}", label="files")
 
-    summary = process_tm_files(
-        paths,
-        args.archive,
-        store,
-        catalog,
-        end_level=args.end_level,
-        stop_on_error=args.stop_on_error,
-        created=created,
-        software_version=importlib.metadata.version("stix_assets"),
-        conf_dir=args.conf_dir,
-        config_version=_conf_version(args.conf_dir),
-        spice_dir=args.spice_dir,
-        on_file=progress,
-    )
+    with progress:
+        summary = process_tm_files(
+            paths,
+            args.archive,
+            store,
+            catalog,
+            end_level=args.end_level,
+            stop_on_error=args.stop_on_error,
+            created=created,
+            software_version=importlib.metadata.version("stix_assets"),
+            conf_dir=args.conf_dir,
+            config_version=_conf_version(args.conf_dir),
+            spice_dir=args.spice_dir,
+            on_file=on_file,
+            on_step=progress.step,
+        )
     _print_summary(summary, as_json=args.json, quiet=args.quiet)
     return 0
 
@@ -282,9 +284,9 @@ def _process(args: argparse.Namespace) -> int:
 
 def _add_commands(sub: argparse._SubParsersAction) -> None:
     """The other sub-commands, each in its own module under `stix_assets.commands`."""
-    from stix_assets.commands import config, demo, publish, status, sync
+    from stix_assets.commands import config, demo, publish, reprocess, status, sync
 
-    for module in (demo, status, config, sync, publish):
+    for module in (demo, reprocess, status, config, sync, publish):
         module.add_parser(sub)
 
 

@@ -35,7 +35,7 @@ from stix_assets.partitions import scet_day_key, scet_day_range, tm_files
 from stix_assets.resources import StixSettings
 from stix_assets.sensors import DayRequest, plan_days
 
-__all__ = ["DagsterRun", "DagsterRunSummary", "materialize_tm_files"]
+__all__ = ["DagsterRun", "DagsterRunSummary", "materialize_tm_files", "reprocess_days"]
 
 logger = logging.getLogger(__name__)
 
@@ -222,3 +222,41 @@ def materialize_tm_files(
     summary = DagsterRunSummary(tuple(tm_runs), tuple(lb_runs), tuple(l0_runs), tuple(l1_runs))
     logger.info("dagster processing done summary=%s", summary)
     return summary
+
+
+_LEVEL_KEYS = {
+    "LB": lambda p: lb_asset_key(p.key),
+    "L0": lambda p: level_asset_key("l0", p.key),
+    "L1": lambda p: level_asset_key("l1", p.key),
+}
+
+
+def reprocess_days(
+    first_day: dt.date,
+    last_day: dt.date,
+    settings: StixSettings,
+    instance: dg.DagsterInstance,
+    *,
+    levels: Sequence[str] = ("LB", "L0", "L1"),
+    products: Sequence[str] | None = None,
+) -> DagsterRunSummary:
+    """Rebuild a date range level by level (all days of a level before the next level).
+
+    One run per (level, day), recorded on ``instance`` like a backfill would be; products
+    filter by registry key. LB is rebuilt from the TM files the catalog lists for each day.
+    """
+    unknown = set(levels) - set(_LEVEL_KEYS)
+    if unknown:
+        raise ValueError(f"unknown levels {sorted(unknown)}; use LB, L0, L1")
+    wanted = set(products) if products else None
+    runs: dict[str, list[DagsterRun]] = {"LB": [], "L0": [], "L1": []}
+    days = [first_day + dt.timedelta(days=i) for i in range((last_day - first_day).days + 1)]
+    for level in ("LB", "L0", "L1"):
+        if level not in levels:
+            continue
+        pool = PRODUCTS if level == "LB" else L0_PRODUCTS
+        keys = [_LEVEL_KEYS[level](p) for p in pool if wanted is None or p.key in wanted]
+        if not keys:
+            continue
+        runs[level] = [_materialize(instance, settings, scet_day_key(d), keys)[0] for d in days]
+    return DagsterRunSummary((), tuple(runs["LB"]), tuple(runs["L0"]), tuple(runs["L1"]))

@@ -16,7 +16,7 @@ from stix_assets.assets.publish import (
 )
 from stix_assets.assets.sync import SYNC_ASSETS, SYNC_JOBS
 from stix_assets.checks import LB_CHECKS, checks_for_level
-from stix_assets.jobs import ingest_job, l0_job, l1_job, lb_job
+from stix_assets.jobs import ingest_job, l0_job, l1_job, lb_job, reprocess_job
 from stix_assets.partitions import scet_days, utc_days
 from stix_assets.resources import StixSettings
 from stix_assets.schedules import SYNC_SCHEDULES
@@ -46,7 +46,7 @@ defs = dg.Definitions(
     asset_checks=[*LB_CHECKS, *L0_CHECKS, *L1_CHECKS],
     sensors=[tm_inbox_sensor, tm_to_days_sensor, spice_kernel_sensor, stix_automation_sensor],
     schedules=[*SYNC_SCHEDULES, *PUBLISH_SCHEDULES],
-    jobs=[ingest_job, lb_job, l0_job, l1_job, *SYNC_JOBS, *PUBLISH_JOBS],
+    jobs=[ingest_job, lb_job, l0_job, l1_job, reprocess_job, *SYNC_JOBS, *PUBLISH_JOBS],
     # every folder comes from the TOML file / STIX_* environment at launch (see resources.py)
     resources={"stix": StixSettings(), "soar": PublishSettings()},
     executor=dg.in_process_executor,

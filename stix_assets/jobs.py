@@ -4,7 +4,7 @@ import dagster as dg
 
 from stix_assets.assets._results import L0_GROUP, L1_GROUP, LB_GROUP, TM_RAW_KEY
 
-__all__ = ["ingest_job", "l0_job", "l1_job", "lb_job"]
+__all__ = ["ingest_job", "l0_job", "l1_job", "lb_job", "reprocess_job"]
 
 ingest_job = dg.define_asset_job(
     "ingest_job",
@@ -28,4 +28,14 @@ l1_job = dg.define_asset_job(
     "l1_job",
     selection=dg.AssetSelection.groups(L1_GROUP),
     description="Rebuild the L1 files of UTC days from their L0 files with SPICE (one run per day).",
+)
+
+reprocess_job = dg.define_asset_job(
+    "reprocess",
+    selection=dg.AssetSelection.groups(LB_GROUP, L0_GROUP, L1_GROUP),
+    description=(
+        "Reprocess a date range through LB -> L0 -> L1 (the replacement of stix-pipeline-cli's "
+        "level range): launch a backfill over the days, or narrow the products in the launchpad; "
+        "`stix-assets reprocess` does the same from the command line."
+    ),
 )

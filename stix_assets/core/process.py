@@ -321,6 +321,7 @@ def process_tm_files(
     config_version: str = "",
     spice_dir: Path | None = None,
     on_file: Callable[[int, int, FileOutcome], None] | None = None,
+    on_step: Callable[[str], None] | None = None,
 ) -> ProcessSummary:
     """Index TM files and write their LB products (one write per LB file for the whole set).
 
@@ -330,7 +331,7 @@ def process_tm_files(
     archive : root of the product archive (``LB/<st>/<sst>[/<ssid>]/...`` below it)
     store : IDB versions
     catalog : `stix_assets.core.catalog.Catalog` to record files, days, products and quarantine
-    end_level : ``"TM"`` (index only), ``"LB"`` or ``"L0"``
+    end_level : ``"TM"`` (index only), ``"LB"``, ``"L0"`` or ``"L1"``
     stop_on_error : raise on the first unreadable file or quarantined packet, before any write
     created : creation time written into the products (deterministic output)
     software_version : ``VERS_SW`` of the products
@@ -338,6 +339,8 @@ def process_tm_files(
     config_version : STIX-CONF tag (``VERS_CFG``)
     spice_dir : SOC kernel tree (``mk/``, ``sclk/`` ...; needed for L1)
     on_file : progress callback ``(i, n, outcome)`` after each file
+    on_step : progress callback ``(message)`` before each level step after the files
+        (``"writing LB: 7 TM files"``, ``"building L0 from the 12 LB files written"``)
 
     Raises
     ------
@@ -357,62 +360,105 @@ def process_tm_files(
     indexes, outcomes = _index_all(
         paths, store, catalog, stop_on_error=stop_on_error, on_file=on_file
     )
-    by_kind: dict[str, int] = {}
-    versions: set[str] = set()
-    for index in indexes:
-        versions.update(index.idb_versions)
-        for kind, n in index.packets_by_kind.items():
-            by_kind[kind] = by_kind.get(kind, 0) + n
-    reasons: dict[str, int] = {}
-    examples: list[dict[str, object]] = []
-    for index in indexes:
-        for key, n in index.report.counts_by_reason().items():
-            reasons[key] = reasons.get(key, 0) + n
-        examples.extend(q.as_dict() for q in index.report.quarantined[: _EXAMPLES - len(examples)])
-    lb_files: list[str] = []
-    new_packets = 0
-    level_files: dict[str, tuple[str, ...]] = {}
-    l0_build = None
-    l1_issues: list[dict[str, object]] = []
+    by_kind, versions, reasons, examples = _tally(indexes)
+    out = _LevelOutput()
     if LEVELS.index(end_level) >= LEVELS.index("LB") and indexes:
-        results = write_lb(indexes, archive, created=created, software_version=software_version)
-        lb_files = [str(r.path) for r in results]
-        new_packets = sum(r.n_new for r in results)
-        level_files["LB"] = tuple(lb_files)
-        if catalog is not None:
-            _record_lb(catalog, results, created)
-        logger.info("lb written files=%d new_packets=%d", len(results), new_packets)
-        if LEVELS.index(end_level) >= LEVELS.index("L0"):
-            l0_build, l0_written = _write_l0(
-                results, archive, store, catalog, created=created,
-                software_version=software_version, conf_dir=Path(conf_dir),
-                config_version=config_version,
-            )  # fmt: skip
-            level_files["L0"] = tuple(str(r.path) for r in l0_written)
-            if LEVELS.index(end_level) >= LEVELS.index("L1"):
-                left_out, l1_written = _write_l1(
-                    l0_written, archive, store, catalog, created=created,
-                    software_version=software_version, conf_dir=Path(conf_dir),
-                    config_version=config_version, spice_dir=Path(spice_dir),
-                )  # fmt: skip
-                level_files["L1"] = tuple(str(r.path) for r in l1_written)
-                l1_issues.extend(i.as_dict() for i in left_out)
+        _write_levels(
+            out, indexes, end_level, archive, store, catalog, created=created,
+            software_version=software_version, conf_dir=conf_dir,
+            config_version=config_version, spice_dir=spice_dir, on_step=on_step,
+        )  # fmt: skip
     return ProcessSummary(
         end_level=end_level,
         files=tuple(outcomes),
         packets_by_kind=by_kind,
-        lb_files=tuple(lb_files),
-        lb_new_packets=new_packets,
+        lb_files=out.level_files.get("LB", ()),
+        lb_new_packets=out.new_packets,
         quarantined_by_reason=reasons,
         quarantine_examples=tuple(examples),
         idb_versions=tuple(sorted(versions)),
         errors=tuple(f"{o.name}: {o.error}" for o in outcomes if o.error),
-        level_files=level_files,
-        level_issues=(
-            tuple(i.as_dict() for i in l0_build.issues) if l0_build else ()
-        ) + tuple(l1_issues),
-        waiting_sequences=len(l0_build.waiting) if l0_build else 0,
+        level_files=out.level_files,
+        level_issues=tuple(out.issues),
+        waiting_sequences=out.waiting,
     )
+
+
+def _tally(
+    indexes: Sequence[TmIndex],
+) -> tuple[dict[str, int], set[str], dict[str, int], list[dict[str, object]]]:
+    """Packets by kind, IDB versions, quarantine counts by reason and the first examples."""
+    by_kind: dict[str, int] = {}
+    versions: set[str] = set()
+    reasons: dict[str, int] = {}
+    examples: list[dict[str, object]] = []
+    for index in indexes:
+        versions.update(index.idb_versions)
+        for kind, n in index.packets_by_kind.items():
+            by_kind[kind] = by_kind.get(kind, 0) + n
+        for key, n in index.report.counts_by_reason().items():
+            reasons[key] = reasons.get(key, 0) + n
+        examples.extend(q.as_dict() for q in index.report.quarantined[: _EXAMPLES - len(examples)])
+    return by_kind, versions, reasons, examples
+
+
+@dataclass(slots=True)
+class _LevelOutput:
+    """What the level steps of one run wrote (filled level by level)."""
+
+    level_files: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    new_packets: int = 0
+    issues: list[dict[str, object]] = field(default_factory=list)
+    waiting: int = 0
+
+
+def _write_levels(
+    out: _LevelOutput,
+    indexes: Sequence[TmIndex],
+    end_level: str,
+    archive: Path,
+    store: IdbStore,
+    catalog: Catalog | None,
+    *,
+    created: dt.datetime,
+    software_version: str,
+    conf_dir: Path | None,
+    config_version: str,
+    spice_dir: Path | None,
+    on_step: Callable[[str], None] | None,
+) -> None:
+    """LB for all indexed files, then L0 and L1 of what was written, up to ``end_level``."""
+
+    def step(message: str) -> None:
+        if on_step is not None:
+            on_step(message)
+
+    step(f"writing LB: {len(indexes)} TM files")
+    results = write_lb(indexes, archive, created=created, software_version=software_version)
+    out.level_files["LB"] = tuple(str(r.path) for r in results)
+    out.new_packets = sum(r.n_new for r in results)
+    if catalog is not None:
+        _record_lb(catalog, results, created)
+    logger.info("lb written files=%d new_packets=%d", len(results), out.new_packets)
+    if LEVELS.index(end_level) < LEVELS.index("L0"):
+        return
+    step(f"building L0 from the {len(results)} LB files written")
+    l0_build, l0_written = _write_l0(
+        results, archive, store, catalog, created=created, software_version=software_version,
+        conf_dir=Path(conf_dir), config_version=config_version,
+    )  # fmt: skip
+    out.level_files["L0"] = tuple(str(r.path) for r in l0_written)
+    out.issues.extend(i.as_dict() for i in l0_build.issues)
+    out.waiting = len(l0_build.waiting)
+    if LEVELS.index(end_level) < LEVELS.index("L1"):
+        return
+    step(f"building L1 from the {len(l0_written)} L0 files written")
+    left_out, l1_written = _write_l1(
+        l0_written, archive, store, catalog, created=created, software_version=software_version,
+        conf_dir=Path(conf_dir), config_version=config_version, spice_dir=Path(spice_dir),
+    )  # fmt: skip
+    out.level_files["L1"] = tuple(str(r.path) for r in l1_written)
+    out.issues.extend(i.as_dict() for i in left_out)
 
 
 def _write_l0(
