@@ -26,7 +26,7 @@ __all__ = ["build_parser", "main"]
 logger = logging.getLogger(__name__)
 
 LEVELS = ("TM", "LB", "L0", "L1", "L2")
-_IMPLEMENTED = ("TM", "LB", "L0", "L1")
+_IMPLEMENTED = ("TM", "LB", "L0", "L1", "L2")
 _LOG_LEVELS = ("CRITICAL", "ERROR", "WARNING", "INFO", "DEBUG")
 _CATALOG_NAME = "stix_catalog.duckdb"
 
@@ -45,7 +45,7 @@ def build_parser(*, process_only: bool = False) -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser(
         "process",
-        help="process TM files up to a level (TM -> LB -> L0 -> L1)",
+        help="process TM files up to a level (TM -> LB -> L0 -> L1 -> L2/CAL)",
         description="Process SOC TM files into the archive (replaces stix-pipeline-cli).",
     )
     src = p.add_argument_group("inputs (one of --tm-dir, --tm, --input-files)")

@@ -7,7 +7,14 @@ multi-asset of one day), so a subprocess per step would only add start-up time.
 import dagster as dg
 
 from stix_assets.assets.ingest import idb_versions, tm_raw
-from stix_assets.assets.levels import L0_PRODUCTS, level_0, level_1, level_binary, spice_kernels
+from stix_assets.assets.levels import (
+    L0_PRODUCTS,
+    level_0,
+    level_1,
+    level_2,
+    level_binary,
+    spice_kernels,
+)
 from stix_assets.assets.publish import (
     PUBLISH_ASSETS,
     PUBLISH_JOBS,
@@ -40,6 +47,7 @@ defs = dg.Definitions(
         level_binary,
         level_0,
         level_1,
+        level_2,
         *SYNC_ASSETS,
         *PUBLISH_ASSETS,
     ],

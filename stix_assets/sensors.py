@@ -376,7 +376,7 @@ def tm_to_days_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult:
 # -- declarative automation ----------------------------------------------------------------------
 stix_automation_sensor = dg.AutomationConditionSensorDefinition(
     "stix_automation_sensor",
-    target=dg.AssetSelection.groups("level_0", "level_1"),
+    target=dg.AssetSelection.groups("level_0", "level_1", "level_2"),
     default_status=dg.DefaultSensorStatus.RUNNING,
     minimum_interval_seconds=30,
     description=(

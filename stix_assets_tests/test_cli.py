@@ -1,5 +1,6 @@
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -203,27 +204,6 @@ def test_unreadable_file_fails_only_with_stop_on_error(tmp_path, idb_root):
 
 @pytest.mark.slow
 @pytest.mark.realdata
-@pytest.mark.parametrize("level", ["L2"])
-def test_end_level_not_built_yet_is_a_clear_error(tmp_path, tm_input, idb_root, level):
-    archive = tmp_path / "archive"
-    proc = run_cli(
-        "process",
-        "--tm-dir",
-        tm_input,
-        "--archive",
-        archive,
-        "--idb-dir",
-        idb_root,
-        "--end-level",
-        level,
-    )
-    assert proc.returncode == 2
-    assert f"end level {level} is not implemented yet (issue #3)" in proc.stderr
-    assert not archive.exists()
-
-
-@pytest.mark.slow
-@pytest.mark.realdata
 def test_l0_needs_the_stix_conf_folder(tmp_path, tm_input, idb_root):
     archive = tmp_path / "archive"
     proc = run_cli(
@@ -402,3 +382,95 @@ def test_dagster_materializes_the_same_lb_files(tmp_path, tm_input, idb_root, re
     assert "1/1 TM files ingested" in proc.stdout
     assert lb_names(archive) == reference_lb_names(reference_root, ["pkttmraw"])
     assert any(home.iterdir())  # runs recorded on the instance
+
+
+# ---- progress on a terminal, --json and --quiet (issue 5) ----
+
+
+def _run_with_tty_stderr(*args):
+    """Run the CLI with stderr on a pseudo-terminal (stdout a pipe); returns (proc, tty text)."""
+    import threading
+
+    master, slave = os.openpty()
+    chunks: list[bytes] = []
+
+    def drain():
+        while True:
+            try:
+                data = os.read(master, 65536)
+            except OSError:  # EIO: the terminal's last writer is gone
+                return
+            if not data:
+                return
+            chunks.append(data)
+
+    reader = threading.Thread(target=drain, daemon=True)
+    reader.start()
+    try:
+        proc = subprocess.run(
+            [str(SCRIPT), *map(str, args)],
+            check=False,
+            stdout=subprocess.PIPE,
+            stderr=slave,
+            text=True,
+            env={**os.environ, "COLUMNS": "120"},
+        )
+    finally:
+        os.close(slave)
+        reader.join(timeout=10)
+        os.close(master)
+    return proc, b"".join(chunks).decode(errors="replace")
+
+
+@pytest.mark.slow
+@pytest.mark.realdata
+def test_process_shows_a_bar_on_a_terminal(tmp_path, tm_input, idb_root):
+    proc, tty = _run_with_tty_stderr(
+        "process", "--tm-dir", tm_input, "--archive", tmp_path / "archive", "--idb-dir", idb_root
+    )
+    assert proc.returncode == 0, tty[-2000:]
+    assert "\r" in tty
+    assert "files |########################| 3/3 solo_hexpackets_PktTmRaw.xml: TM" in tty
+    assert "writing LB: 3 TM files" in tty
+    assert "[1/3]" not in proc.stdout + tty  # the bar replaces the plain lines
+    assert "files in: 3 (TM 3 / TC 0 / failed 0); packets: 73;" in proc.stdout
+
+
+@pytest.mark.slow
+@pytest.mark.realdata
+def test_process_quiet_on_a_terminal_prints_only_the_summary(tmp_path, tm_input, idb_root):
+    proc, tty = _run_with_tty_stderr(
+        "process", "--tm-dir", tm_input, "--archive", tmp_path / "a", "--idb-dir", idb_root, "--quiet"
+    )
+    assert proc.returncode == 0, tty[-2000:]
+    assert "files |" not in tty
+    assert len(proc.stdout.strip().splitlines()) == 1
+
+
+@pytest.mark.slow
+@pytest.mark.realdata
+def test_process_json_keeps_progress_on_stderr(tmp_path, tm_input, idb_root):
+    proc = run_cli(
+        "process", "--tm-dir", tm_input, "--archive", tmp_path / "a", "--idb-dir", idb_root,
+        "--json", check=0,
+    )  # fmt: skip
+    assert json.loads(proc.stdout)["files_in"]["total"] == 3  # nothing but JSON on stdout
+    assert "[3/3] solo_hexpackets_PktTmRaw.xml: TM" in proc.stderr
+    assert "writing LB: 3 TM files" in proc.stderr
+
+
+@pytest.mark.slow
+def test_demo_progress_json_and_quiet(tmp_path):
+    root = tmp_path / "stix-demo"
+    proc = run_cli("demo", root, "--json", check=0)
+    info = json.loads(proc.stdout)  # progress never on stdout under --json
+    assert info["success"] is True
+    assert f"demo root {root}: building 2 days of telemetry" in proc.stderr
+    assert re.search(r"^\[7/7\] TM_BatchRequest\.PktTmRaw\..*: ok$", proc.stderr, re.M)
+    assert re.search(r"^LB day 2024-05-14: ok, \d+ products written$", proc.stderr, re.M)
+    assert re.search(r"^L0 day 2024-05-15: ok, \d+ products written$", proc.stderr, re.M)
+    again = run_cli("demo", root, "--quiet", check=0)
+    assert again.stdout.splitlines() == [
+        f"demo root {root}: 0/0 TM files ingested, 0/0 LB days written, 0/0 L0 days written"
+    ]
+    assert "[1/" not in again.stderr

@@ -75,6 +75,7 @@ def test_asset_graph_snapshot():
             "level_1", "DailyPartitionsDefinition", f"l1-{p.processing_version}"
         )  # fmt: skip
     expected["spice/kernels"] = ("external", None, None)
+    expected["l2/cal_energy"] = ("level_2", "DailyPartitionsDefinition", "l2-2")
     expected.update(
         {
             "conf/stix_conf": ("conf", None, None),

@@ -233,11 +233,13 @@ def level_results(
     *,
     issues: Sequence[Mapping[str, object]] = (),
     extra: Mapping[str, Mapping[str, object]] | None = None,
+    versions: Mapping[str, int] | None = None,
 ) -> list[dg.MaterializeResult]:
     """One result per product that got files at ``level``: files, rows, inputs, issues, version.
 
     ``extra`` adds product-specific metadata (IDB versions, waiting sequences, SPICE coverage,
-    a plot). The data version is derived from the files' content (`level_data_version`).
+    a plot). ``versions`` overrides a product's processing version (CAL is 2 where its L0/L1 are
+    3). The data version is derived from the files' content (`level_data_version`).
     """
     by_product: dict[str, list] = {}
     for r in written:
@@ -259,7 +261,7 @@ def level_results(
             "software_version": SOFTWARE_VERSION,
             **(extra or {}).get(product, {}),
         }
-        code = level_code_version(level, spec.processing_version)
+        code = level_code_version(level, (versions or {}).get(product, spec.processing_version))
         out.append(
             dg.MaterializeResult(
                 asset_key=level_asset_key(level, product),

@@ -45,8 +45,15 @@ from stix_assets.core.products.l1 import (
     l1_product_records,
     write_l1,
 )
+from stix_assets.core.products.l2 import (
+    CAL_PROCESSING_VERSION,
+    L2_PRODUCTS,
+    build_l2_day,
+    l2_product_records,
+    write_l2,
+)
 from stix_assets.core.products.lb import LbFileResult, lb_product_records, write_lb
-from stix_assets.core.products.registry import PRODUCTS, ProductSpec
+from stix_assets.core.products.registry import PRODUCTS, ProductSpec, product_by_key
 from stix_assets.core.spice import loaded_kernels
 from stix_assets.partitions import scet_day_from_key, scet_days, utc_days
 from stix_assets.resources import StixSettings
@@ -272,3 +279,55 @@ def level_1(context: dg.AssetExecutionContext, stix: StixSettings):
         for r in written
     }
     yield from level_results("l1", written, issues=[i.as_dict() for i in build.issues], extra=extra)
+
+
+# -- L2 / CAL ------------------------------------------------------------------------------------
+def _l2_spec(product: ProductSpec) -> dg.AssetSpec:
+    return dg.AssetSpec(
+        level_asset_key("l2", product.key),
+        group_name="level_2",
+        description=(
+            f"CAL ({product.name}): energy calibration per calibration spectrum (line fit per "
+            "pixel: gain, offset, actual channel edges)"
+        ),
+        kinds={"fits"},
+        owners=["team:stix"],
+        tags={"level": "CAL", "product_type": product.type},
+        code_version=level_code_version("l2", CAL_PROCESSING_VERSION),
+        deps=[level_asset_key("l1", product.key)],
+        skippable=True,
+        automation_condition=follows_upstream_days(),
+    )
+
+
+def l2_specs() -> list[dg.AssetSpec]:
+    """One spec per product with an L2-stage product (CAL energy)."""
+    return [_l2_spec(product_by_key(key)) for key in L2_PRODUCTS]
+
+
+@dg.multi_asset(specs=l2_specs(), partitions_def=utc_days, can_subset=True, name="level_2")
+def level_2(context: dg.AssetExecutionContext, stix: StixSettings):
+    """CAL files of the calibration spectra of one UTC day, fitted from that day's L1 file."""
+    utc_day = scet_day_from_key(context.partition_key)
+    wanted = sorted(product_key_of(k) for k in context.selected_asset_keys)
+    catalog = stix.catalog()
+    catalog.flush_spool()
+    l1_files = [p for ps in catalog.partition_files("L1", utc_day, wanted).values() for p in ps]
+    conf_dir = stix.settings().stix_conf_dir
+    created = dt.datetime.now(dt.UTC)
+    with loaded_kernels(stix.kernel_store()) as kernels:
+        build = build_l2_day(l1_files, utc_day, conf_dir=conf_dir, kernels=kernels, products=wanted)
+        written = write_l2(
+            build.products, stix.archive_root(), created=created,
+            software_version=SOFTWARE_VERSION, config_version=conf_version(conf_dir),
+        )  # fmt: skip
+    catalog.record_products(
+        l2_product_records(written, written_at=created, run_id=context.run.run_id)
+    )
+    context.log.info(
+        "cal written utc_day=%s files=%d issues=%d", utc_day, len(written), len(build.issues)
+    )
+    yield from level_results(
+        "l2", written, issues=[i.as_dict() for i in build.issues],
+        versions={key: CAL_PROCESSING_VERSION for key in wanted},
+    )  # fmt: skip

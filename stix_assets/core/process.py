@@ -41,6 +41,13 @@ from stix_assets.core.products.l1 import (
     l1_product_records,
     write_l1,
 )
+from stix_assets.core.products.l2 import (
+    L2FileResult,
+    L2Issue,
+    build_l2_day,
+    l2_product_records,
+    write_l2,
+)
 from stix_assets.core.products.lb import LbFileResult, lb_product_records, write_lb
 from stix_assets.core.spice import KernelStore, loaded_kernels
 from stix_assets.core.tmtc import TMFile
@@ -59,7 +66,7 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 LEVELS = ("TM", "LB", "L0", "L1", "L2")
-IMPLEMENTED_LEVELS = ("TM", "LB", "L0", "L1")
+IMPLEMENTED_LEVELS = ("TM", "LB", "L0", "L1", "L2")
 OUTPUT_LEVEL_DIRS = ("LB", "L0", "L1", "L2")
 TM_GLOB = "*PktTmRaw*.xml"
 TC_GLOB = "*PktTcReport*.xml"
@@ -459,6 +466,15 @@ def _write_levels(
     )  # fmt: skip
     out.level_files["L1"] = tuple(str(r.path) for r in l1_written)
     out.issues.extend(i.as_dict() for i in left_out)
+    if LEVELS.index(end_level) < LEVELS.index("L2"):
+        return
+    step(f"building L2/CAL from the {len(l1_written)} L1 files written")
+    l2_issues, l2_written = _write_l2(
+        l1_written, archive, catalog, created=created, software_version=software_version,
+        conf_dir=Path(conf_dir), config_version=config_version, spice_dir=Path(spice_dir),
+    )  # fmt: skip
+    out.level_files["L2"] = tuple(str(r.path) for r in l2_written)
+    out.issues.extend(i.as_dict() for i in l2_issues)
 
 
 def _write_l0(
@@ -544,3 +560,34 @@ def _start_day(l0_name: str) -> dt.date | None:
     if not start.isdigit():
         return None
     return dt.date(2000, 1, 1) + dt.timedelta(days=int(start) // 86400)
+
+
+def _write_l2(
+    l1_results: Sequence[L1FileResult],
+    archive: Path,
+    catalog: Catalog | None,
+    *,
+    created: dt.datetime,
+    software_version: str,
+    conf_dir: Path,
+    config_version: str,
+    spice_dir: Path,
+) -> tuple[list[L2Issue], list[L2FileResult]]:
+    """L2-stage products (CAL) of the UTC days the run's L1 files cover."""
+    l1_paths = sorted({r.path for r in l1_results})
+    issues: list[L2Issue] = []
+    written: list[L2FileResult] = []
+    with loaded_kernels(KernelStore(spice_dir)) as kernels:
+        for day in sorted({r.utc_day for r in l1_results}):
+            build = build_l2_day(l1_paths, day, conf_dir=conf_dir, kernels=kernels)
+            issues.extend(build.issues)
+            written.extend(
+                write_l2(
+                    build.products, archive, created=created, software_version=software_version,
+                    config_version=config_version,
+                )
+            )  # fmt: skip
+    if catalog is not None:
+        catalog.record_products(l2_product_records(written, written_at=created))
+    logger.info("cal written files=%d issues=%d", len(written), len(issues))
+    return issues, written

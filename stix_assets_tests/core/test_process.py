@@ -89,7 +89,7 @@ def test_clean_archive_refuses_symlinked_level_folder(tmp_path):
 def test_unknown_end_level_raises(tmp_path):
     with pytest.raises(ValueError, match="not implemented"):
         process_tm_files(
-            [], tmp_path, store=None, end_level="L2", created=CREATED, software_version="test"
+            [], tmp_path, store=None, end_level="L3", created=CREATED, software_version="test"
         )
 
 
