@@ -119,7 +119,7 @@ def run_demo(folder: Path, *, days: int = 2, clean: bool = False) -> DemoResult:
             for p in root.tm_files
             if stamps.get(p.name) != (p.stat().st_mtime_ns, p.stat().st_size)
         ]
-        runs = materialize_tm_files(todo, settings, instance)
+        runs = materialize_tm_files(todo, settings, instance, end_level="L1")
     logger.info("demo processed root=%s runs=%s", root.root, runs)
     return DemoResult(root, dagster_home, runs)
 

@@ -7,6 +7,13 @@
 * SPK (type 9, written with spiceypy): the Sun at the solar-system barycentre, the Earth on a
   Keplerian 1 AU orbit about the Sun and a Solar-Orbiter-like body (-144) on an inclined
   0.33-0.97 AU Keplerian orbit about the Sun, frame ECLIPJ2000, sampled hourly.
+* FK (text): the heliocentric and geocentric frames the ephemeris header uses (`DEMO_FRAMES`):
+  ``SOLO_HEE``, ``SOLO_HCI``, ``SOLO_HEEQ``, ``SUN_EARTH_CEQU``, ``SUN_ARIES_ECL``,
+  ``EARTH_SUN_ECL`` and its base ``EARTH_MECL_MEQX``, with the names and ids of the SOC science FK,
+  written from their documented definitions (see `DEMO_FRAMES` for the two deliberate
+  simplifications).
+* PCK (text): the IAU rotation model and radii of the Sun (`SUN_CONSTANTS`, the values of the
+  NAIF generic ``pck00010.tpc``), which the ``IAU_SUN`` frame needs.
 * Meta-kernel ``mk/solo_ANC_soc-flown-mk_V01_<yyyymmdd>_001.tm`` with ``PATH_VALUES = ( '..' )``
   like the SOC ones.
 
@@ -16,6 +23,7 @@ tests check it against SPICE.
 
 import logging
 import math
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -23,8 +31,11 @@ import numpy as np
 import spiceypy
 
 __all__ = [
+    "DEMO_FRAMES",
     "LEAP_SECONDS",
     "SCLK_EPOCH_UTC",
+    "SUN_CONSTANTS",
+    "FrameDef",
     "KernelSet",
     "scet_from_utc",
     "utc_from_scet",
@@ -135,19 +146,162 @@ def _write_spk(path: Path, et0: float, et1: float) -> None:
         spiceypy.spkcls(handle)
 
 
+# Sun orientation (IAU: pole RA/Dec in deg with rates per century, prime meridian W = W0 + W1 d
+# in deg with d in days from J2000 TDB) and tri-axial radii in km; values of NAIF's pck00010.
+SUN_CONSTANTS: tuple[tuple[str, tuple[float, ...]], ...] = (
+    ("BODY10_POLE_RA", (286.13, 0.0, 0.0)),
+    ("BODY10_POLE_DEC", (63.87, 0.0, 0.0)),
+    ("BODY10_PM", (84.176, 14.1844, 0.0)),
+    ("BODY10_LONG_AXIS", (0.0,)),
+    ("BODY10_RADII", (696000.0, 696000.0, 696000.0)),
+)
+
+_J2000_EPOCH = "@2000-JAN-01/12:00:00"
+_NORTH = (0.0, 0.0, 1.0)
+
+
+@dataclass(frozen=True, slots=True)
+class FrameDef:
+    """One frame of the demo FK.
+
+    Attributes
+    ----------
+    name, frame_id, center : SPICE frame name, frame id (also the class id), NAIF id of the centre
+    frame_class : 5 (dynamic) or 4 (fixed offset, "TK")
+    keys : the class-specific assignments, without the ``FRAME_<id>_`` / ``TKFRAME_<id>_`` prefix
+    """
+
+    name: str
+    frame_id: int
+    center: int
+    frame_class: int
+    keys: tuple[tuple[str, object], ...]
+
+
+def _two_vector(
+    primary: tuple[str, tuple[tuple[str, object], ...]],
+    secondary: tuple[str, tuple[tuple[str, object], ...]],
+    *extra: tuple[str, object],
+) -> tuple[tuple[str, object], ...]:
+    """Keywords of a two-vector frame relative to J2000: (axis, vector keywords) for PRI and SEC."""
+    out: list[tuple[str, object]] = [
+        ("RELATIVE", "J2000"), ("DEF_STYLE", "PARAMETERIZED"), ("FAMILY", "TWO-VECTOR"), *extra,
+    ]  # fmt: skip
+    for prefix, (axis, vector) in (("PRI", primary), ("SEC", secondary)):
+        out.append((f"{prefix}_AXIS", axis))
+        out.extend((f"{prefix}_{k}", v) for k, v in vector)
+    return tuple(out)
+
+
+def _constant(frame: str) -> tuple[tuple[str, object], ...]:
+    """A constant +Z unit vector of ``frame``."""
+    return (
+        ("VECTOR_DEF", "CONSTANT"), ("FRAME", frame), ("SPEC", "RECTANGULAR"), ("VECTOR", _NORTH),
+    )  # fmt: skip
+
+
+def _toward(observer: str, target: str) -> tuple[tuple[str, object], ...]:
+    """The geometric position of ``target`` seen from ``observer``."""
+    return (
+        ("VECTOR_DEF", "OBSERVER_TARGET_POSITION"), ("OBSERVER", observer), ("TARGET", target),
+        ("ABCORR", "NONE"),
+    )  # fmt: skip
+
+
+# Frames the ephemeris header needs (names and ids as in the SOC science FK V06), from their
+# documented definitions. Two differences from the V06 keywords:
+# * SOLO_HEE's secondary vector is the ECLIPJ2000 pole, as its documentation says. V06 takes it
+#   from its frame EARTH_MECL_MEQX_J2000, whose keywords make it a frozen mean *equator* frame
+#   (identical to J2000), so the real SOLO_HEE has the Earth's equatorial pole as secondary and its
+#   Z axis is tilted from the ecliptic pole. The demo does not carry that quirk.
+# * SUN_ARIES_ECL is the identity offset from ECLIPJ2000; V06 makes it an identity offset from
+#   SOLO_GAE (mean ecliptic and equinox frozen at J2000), which coincides with ECLIPJ2000.
+DEMO_FRAMES: tuple[FrameDef, ...] = (
+    FrameDef("EARTH_MECL_MEQX", 300399000, 399, 5, (
+        ("RELATIVE", "J2000"), ("DEF_STYLE", "PARAMETERIZED"),
+        ("FAMILY", "MEAN_ECLIPTIC_AND_EQUINOX_OF_DATE"), ("PREC_MODEL", "EARTH_IAU_1976"),
+        ("OBLIQ_MODEL", "EARTH_IAU_1980"), ("ROTATION_STATE", "ROTATING"),
+    )),
+    FrameDef("SOLO_HEE", -144997, 10, 5, _two_vector(
+        ("X", _toward("SUN", "EARTH")), ("Z", _constant("ECLIPJ2000")),
+    )),
+    FrameDef("SOLO_HCI", -144981, 10, 5, _two_vector(
+        ("Z", _constant("IAU_SUN")), ("Y", _constant("ECLIPJ2000")),
+        ("FREEZE_EPOCH", _J2000_EPOCH),
+    )),
+    FrameDef("SOLO_HEEQ", -144983, 10, 5, _two_vector(
+        ("Z", _constant("IAU_SUN")), ("X", _toward("SUN", "EARTH")),
+    )),
+    FrameDef("SUN_ARIES_ECL", 1000010000, 10, 4, (
+        ("SPEC", "ANGLES"), ("RELATIVE", "ECLIPJ2000"), ("ANGLES", (0.0, 0.0, 0.0)),
+        ("AXES", (3, 2, 1)), ("UNITS", "DEGREES"),
+    )),
+    FrameDef("SUN_EARTH_CEQU", 1000010001, 10, 5, _two_vector(
+        ("Z", _constant("IAU_SUN")), ("X", _toward("SUN", "EARTH")),
+    )),
+    FrameDef("EARTH_SUN_ECL", 300399005, 399, 5, _two_vector(
+        ("Z", _constant("EARTH_MECL_MEQX")), ("X", _toward("EARTH", "SUN")),
+    )),
+)  # fmt: skip
+
+
+def _pool_value(value: object) -> str:
+    """A kernel-pool value: quoted string, ``@`` epoch, number or parenthesised list."""
+    if isinstance(value, tuple):
+        return "( " + " ".join(_pool_value(v) for v in value) + " )"
+    if isinstance(value, str):
+        return value if value.startswith("@") else f"'{value}'"
+    return repr(value)
+
+
+def _assignments(pairs: list[tuple[str, object]]) -> str:
+    width = max(len(k) for k, _ in pairs)
+    return "\n".join(f"   {k:<{width}} = {_pool_value(v)}" for k, v in pairs)
+
+
+def _fk_text() -> str:
+    blocks = []
+    for f in DEMO_FRAMES:
+        prefix = "FRAME" if f.frame_class == 5 else "TKFRAME"
+        pairs: list[tuple[str, object]] = [
+            (f"FRAME_{f.name}", f.frame_id), (f"FRAME_{f.frame_id}_NAME", f.name),
+            (f"FRAME_{f.frame_id}_CLASS", f.frame_class),
+            (f"FRAME_{f.frame_id}_CLASS_ID", f.frame_id), (f"FRAME_{f.frame_id}_CENTER", f.center),
+            *((f"{prefix}_{f.frame_id}_{k}", v) for k, v in f.keys),
+        ]  # fmt: skip
+        blocks.append(f"Frame {f.name}\n\n\\begindata\n\n{_assignments(pairs)}\n\n\\begintext\n")
+    return (
+        "KPL/FK\n\nFrames kernel of the stix-assets demo mission: the heliocentric (HEE, HCI, HEEQ,\n"
+        "HAE, Stonyhurst) and geocentric (GSE) frames of the ephemeris header, with the SOC\n"
+        "science-FK names and ids. All vectors geometric. Needs the demo PCK (IAU_SUN) and SPK.\n\n"
+        + "\n".join(blocks)
+    )
+
+
+def _pck_text() -> str:
+    return (
+        "KPL/PCK\n\nText PCK of the stix-assets demo mission: IAU rotation model (pole RA/Dec in\n"
+        "deg, rates per Julian century; prime meridian in deg and deg/day from J2000 TDB) and\n"
+        "radii (km) of the Sun, for the IAU_SUN frame. Values of the NAIF generic pck00010.\n\n"
+        f"\\begindata\n\n{_assignments(list(SUN_CONSTANTS))}\n\n\\begintext\n"
+    )
+
+
 class KernelSet:
-    """Paths of the demo kernels under a kernel root (``<root>/lsk``, ``sclk``, ``spk``, ``mk``)."""
+    """Paths of the demo kernels under a kernel root (``<root>/lsk``, ``pck``, ``fk``, ``sclk``, ...)."""
 
     def __init__(self, root: Path, stamp: date) -> None:
         self.root = Path(root)
         self.lsk = self.root / "lsk" / "demo_leapseconds_2017.tls"
         self.sclk = self.root / "sclk" / "solo_ANC_soc-sclk_20000101_V01.tsc"
+        self.pck = self.root / "pck" / "demo_sun_orientation_V01.tpc"
+        self.fk = self.root / "fk" / "solo_ANC_soc-demo-fk_V01.tf"
         self.spk = self.root / "spk" / "solo_ANC_soc-orbit_demo_V01.bsp"
         self.mk = self.root / "mk" / f"solo_ANC_soc-flown-mk_V01_{stamp:%Y%m%d}_001.tm"
 
     def files(self) -> list[Path]:
         """Every kernel file, meta-kernel last."""
-        return [self.lsk, self.sclk, self.spk, self.mk]
+        return [self.lsk, self.pck, self.fk, self.sclk, self.spk, self.mk]
 
 
 def _mk_text(kernels: KernelSet) -> str:
@@ -164,7 +318,7 @@ def _mk_text(kernels: KernelSet) -> str:
 
 
 def write_kernels(root: Path, *, start: date, end: date) -> KernelSet:
-    """Write LSK, SCLK, SPK (covering ``start - 1 day`` to ``end + 1 day``) and the meta-kernel.
+    """Write LSK, PCK, FK, SCLK, SPK (covering ``start - 1 day`` to ``end + 1 day``) and the meta-kernel.
 
     Parameters
     ----------
@@ -179,6 +333,8 @@ def write_kernels(root: Path, *, start: date, end: date) -> KernelSet:
     for p in ks.files():
         p.parent.mkdir(parents=True, exist_ok=True)
     ks.lsk.write_text(_lsk_text())
+    ks.pck.write_text(_pck_text())
+    ks.fk.write_text(_fk_text())
     ks.sclk.write_text(_sclk_text())
     t0 = datetime.combine(start - timedelta(days=1), datetime.min.time(), UTC)
     t1 = datetime.combine(end + timedelta(days=2), datetime.min.time(), UTC)

@@ -7,7 +7,7 @@ Layout under the root (everything relative, nothing downloaded)::
     incoming/                    SOC TM XML files (the TM inbox)
     idb/idbVersionHistory.json   all on-board time -> the demo IDB version
     idb/<version>/idb.sqlite     the demo IDB
-    spice/kernels/{lsk,sclk,spk,mk}/...
+    spice/kernels/{lsk,pck,fk,sclk,spk,mk}/...
     STIX-CONF/                   energy channels (detector/...), VERSION.TXT
     archive/                     output (FITS archive, catalog), empty at first
 
