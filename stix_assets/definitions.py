@@ -6,6 +6,7 @@ multi-asset of one day), so a subprocess per step would only add start-up time.
 
 import dagster as dg
 
+from stix_assets.assets.daily import DAILY_ASSETS, DAILY_JOBS, DAILY_SCHEDULES
 from stix_assets.assets.ingest import idb_versions, tm_raw
 from stix_assets.assets.levels import (
     L0_PRODUCTS,
@@ -48,13 +49,23 @@ defs = dg.Definitions(
         level_0,
         level_1,
         level_2,
+        *DAILY_ASSETS,
         *SYNC_ASSETS,
         *PUBLISH_ASSETS,
     ],
     asset_checks=[*LB_CHECKS, *L0_CHECKS, *L1_CHECKS],
     sensors=[tm_inbox_sensor, tm_to_days_sensor, spice_kernel_sensor, stix_automation_sensor],
-    schedules=[*SYNC_SCHEDULES, *PUBLISH_SCHEDULES],
-    jobs=[ingest_job, lb_job, l0_job, l1_job, reprocess_job, *SYNC_JOBS, *PUBLISH_JOBS],
+    schedules=[*SYNC_SCHEDULES, *DAILY_SCHEDULES, *PUBLISH_SCHEDULES],
+    jobs=[
+        ingest_job,
+        lb_job,
+        l0_job,
+        l1_job,
+        reprocess_job,
+        *DAILY_JOBS,
+        *SYNC_JOBS,
+        *PUBLISH_JOBS,
+    ],
     # every folder comes from the TOML file / STIX_* environment at launch (see resources.py)
     resources={"stix": StixSettings(), "soar": PublishSettings()},
     executor=dg.in_process_executor,

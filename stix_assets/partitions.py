@@ -18,6 +18,7 @@ __all__ = [
     "scet_days",
     "tm_files",
     "utc_days",
+    "utc_months",
 ]
 
 SCET_DAYS_START = dt.date(2018, 1, 1)
@@ -58,3 +59,6 @@ utc_days = dg.DailyPartitionsDefinition(
     start_date=SCET_DAYS_START.isoformat(), timezone="UTC", end_offset=1
 )
 """One partition per UTC day (ISO date): L1 and later products, SOAR delivery; today included."""
+
+utc_months = dg.MonthlyPartitionsDefinition(start_date="2018-01-01", timezone="UTC", end_offset=1)
+"""One partition per UTC month: the monthly flare list (L3)."""

@@ -46,7 +46,8 @@ def test_schedules_resolve():
     names = {s.name for s in defs.schedules}
     assert names == {
         "sync_tm_schedule", "sync_spice_soop_schedule", "sync_stix_conf_schedule",
-        "sync_archive_mirror_schedule", "publish_schedule",
+        "sync_archive_mirror_schedule", "publish_schedule", "daily_products_schedule",
+        "flarelist_schedule",
     }  # fmt: skip
 
 
@@ -76,6 +77,9 @@ def test_asset_graph_snapshot():
         )  # fmt: skip
     expected["spice/kernels"] = ("external", None, None)
     expected["l2/cal_energy"] = ("level_2", "DailyPartitionsDefinition", "l2-2")
+    expected["anc/aspect"] = ("daily_products", "DailyPartitionsDefinition", "anc-2")
+    expected["plots/ql_lightcurve"] = ("daily_products", "DailyPartitionsDefinition", "ll03-2")
+    expected["l3/flarelist"] = ("daily_products", "MonthlyPartitionsDefinition", "flarelist-2")
     expected.update(
         {
             "conf/stix_conf": ("conf", None, None),

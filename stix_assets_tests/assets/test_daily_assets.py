@@ -1,0 +1,123 @@
+"""Daily assets materialised for demo days through ``dg.materialize`` with `StixSettings`.
+
+The demo archive gets its L1 files from `make_demo_l1` (the L1 assets are not part of this
+module); the catalog is empty for L1, so the assets find the files by scanning the archive.
+"""
+
+import datetime as dt
+
+import dagster as dg
+import pytest
+
+from stix_assets.assets.daily import (
+    ANC_ASPECT_KEY,
+    DAILY_ASSETS,
+    DAILY_JOBS,
+    DAILY_SCHEDULES,
+    FLARELIST_KEY,
+    LL03_KEY,
+    anc_aspect,
+    daily_products_schedule,
+    flarelist_schedule,
+    l3_flarelist,
+    plots_ql_lightcurve,
+)
+from stix_assets.resources import StixSettings
+from stix_assets_tests.core.test_flarelist import make_demo_l1
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    return make_demo_l1(tmp_path_factory.mktemp("daily"))
+
+
+def _settings(root) -> StixSettings:
+    return StixSettings(
+        data_root=str(root.root),
+        archive_dir=str(root.archive),
+        idb_dir=str(root.idb_root),
+        stix_conf_dir=str(root.conf_dir),
+        kernel_dir=str(root.spice_kernels),
+    )
+
+
+def _metadata(result: dg.ExecuteInProcessResult, key: dg.AssetKey) -> dict:
+    events = [
+        e.materialization for e in result.get_asset_materialization_events() if e.asset_key == key
+    ]
+    assert len(events) == 1
+    return events[0].metadata
+
+
+def test_ll03_asset(demo):
+    with dg.instance_for_test() as instance:
+        result = dg.materialize(
+            [plots_ql_lightcurve], instance=instance, partition_key="2024-05-15",
+            resources={"stix": _settings(demo)},
+        )  # fmt: skip
+    assert result.success
+    meta = _metadata(result, LL03_KEY)
+    assert meta["plot"].value.startswith("![solo_LL03_stix-ql-lightcurve_20240515T000000")
+    assert "data:image/png;base64," in meta["plot"].value
+    assert meta["svg"].value.endswith("_20240515T000000-20240515T235959_V02C.svg")
+    assert (demo.archive / "LL03/2024/05/15/QL").is_dir()
+
+
+def test_anc_asset(demo):
+    with dg.instance_for_test() as instance:
+        result = dg.materialize(
+            [anc_aspect], instance=instance, partition_key="2024-05-14",
+            resources={"stix": _settings(demo)},
+        )  # fmt: skip
+    assert result.success
+    meta = _metadata(result, ANC_ASPECT_KEY)
+    assert meta["rows"].value == 1350
+    assert meta["path"].value.endswith(
+        "ANC/2024/05/14/ASP/solo_ANC_stix-asp-ephemeris_20240514_V02U.fits"
+    )
+    assert meta["sas_errors"].value == {"SUN_TOO_FAR": 1350}
+
+
+def test_flarelist_asset(demo):
+    with dg.instance_for_test() as instance:
+        result = dg.materialize(
+            [l3_flarelist], instance=instance, partition_key="2024-05-01",
+            resources={"stix": _settings(demo)},
+        )  # fmt: skip
+    assert result.success
+    meta = _metadata(result, FLARELIST_KEY)
+    assert meta["n_flares"].value == 1
+    assert meta["flares"].value[0]["peak"].startswith("2024-05-15T02:")
+    assert "L3/2024/05/01/FLARELIST/solo_L3_stix-flarelist-sdc_20240501T000000-20240515T" in (
+        meta["path"].value
+    )
+
+
+def test_missing_day_fails_clearly(demo):
+    with dg.instance_for_test() as instance:
+        result = dg.materialize(
+            [plots_ql_lightcurve], instance=instance, partition_key="2024-06-01",
+            resources={"stix": _settings(demo)}, raise_on_error=False,
+        )  # fmt: skip
+    assert not result.success
+    assert "no L1 ql-lightcurve file for 2024-06-01" in str(result.all_events)
+
+
+def test_schedules_request_yesterday():
+    context = dg.build_schedule_context(
+        scheduled_execution_time=dt.datetime(2024, 6, 1, 8, 0, tzinfo=dt.UTC)
+    )
+    request = daily_products_schedule(context)
+    assert request.partition_key == "2024-05-31"
+    assert request.run_key == "daily-2024-05-31"
+    assert flarelist_schedule(context).partition_key == "2024-05-01"
+
+
+def test_lists_load_in_definitions():
+    defs = dg.Definitions(
+        assets=DAILY_ASSETS, jobs=DAILY_JOBS, schedules=DAILY_SCHEDULES,
+        resources={"stix": StixSettings()},
+    )  # fmt: skip
+    dg.Definitions.validate_loadable(defs)
+    assert defs.resolve_job_def("daily_products_job")
+    assert defs.resolve_schedule_def("daily_products_schedule").cron_schedule == "0 8 * * *"
