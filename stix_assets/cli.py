@@ -109,10 +109,13 @@ def _configure_logging(level: str, log_file: Path | None) -> None:
     fmt = logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
     handler: logging.Handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(fmt)
+    # the handler keeps the level even when Dagster's managed loggers raise the logger's own
+    handler.setLevel(level)
     root.addHandler(handler)
     if log_file is not None:
         file_handler = logging.FileHandler(log_file)
         file_handler.setFormatter(fmt)
+        file_handler.setLevel(level)
         root.addHandler(file_handler)
     root.propagate = False
 

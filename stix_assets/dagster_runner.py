@@ -120,6 +120,8 @@ def _materialize(
         selection=list(selection),
         resources={"stix": stix},
         tags={"stix/trigger": "cli"},
+        # the run's events go to the instance (UI); the terminal gets warnings and errors only
+        run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}},
         raise_on_error=False,
     )
     names = tuple("/".join(k.path) for k in selection)

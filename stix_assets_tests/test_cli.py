@@ -1,6 +1,5 @@
 import json
 import os
-import re
 import subprocess
 import sys
 from pathlib import Path
@@ -440,8 +439,9 @@ def test_process_shows_a_bar_on_a_terminal(tmp_path, tm_input, idb_root):
 @pytest.mark.realdata
 def test_process_quiet_on_a_terminal_prints_only_the_summary(tmp_path, tm_input, idb_root):
     proc, tty = _run_with_tty_stderr(
-        "process", "--tm-dir", tm_input, "--archive", tmp_path / "a", "--idb-dir", idb_root, "--quiet"
-    )
+        "process", "--tm-dir", tm_input, "--archive", tmp_path / "a", "--idb-dir", idb_root,
+        "--quiet",
+    )  # fmt: skip
     assert proc.returncode == 0, tty[-2000:]
     assert "files |" not in tty
     assert len(proc.stdout.strip().splitlines()) == 1
@@ -461,6 +461,8 @@ def test_process_json_keeps_progress_on_stderr(tmp_path, tm_input, idb_root):
 
 @pytest.mark.slow
 def test_demo_progress_json_and_quiet(tmp_path):
+    import re
+
     root = tmp_path / "stix-demo"
     proc = run_cli("demo", root, "--json", check=0)
     info = json.loads(proc.stdout)  # progress never on stdout under --json
