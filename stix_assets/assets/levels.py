@@ -35,24 +35,22 @@ from stix_assets.core.ingest import index_tm_file
 from stix_assets.core.products.builders import BUILDERS
 from stix_assets.core.products.l0 import (
     build_l0_day,
-    l0_product_records,
     lb_files_for_day,
     write_l0,
 )
 from stix_assets.core.products.l1 import (
     build_l1_day,
     l0_files_for_day,
-    l1_product_records,
     write_l1,
 )
 from stix_assets.core.products.l2 import (
     CAL_PROCESSING_VERSION,
     L2_PRODUCTS,
     build_l2_day,
-    l2_product_records,
     write_l2,
 )
-from stix_assets.core.products.lb import LbFileResult, lb_product_records, write_lb
+from stix_assets.core.products.lb import LbFileResult, write_lb
+from stix_assets.core.products.records import file_records
 from stix_assets.core.products.registry import PRODUCTS, ProductSpec, product_by_key
 from stix_assets.core.spice import loaded_kernels
 from stix_assets.partitions import scet_day_from_key, scet_days, utc_days
@@ -99,7 +97,7 @@ def _record(
     catalog: Catalog, results: Sequence[LbFileResult], *, written_at: dt.datetime, run_id: str
 ) -> None:
     catalog.record_lb_results(
-        lb_product_records(results, written_at=written_at, run_id=run_id),
+        file_records(results, level="LB", written_at=written_at, run_id=run_id, version=2),
         {r.path: r.raw_files for r in results},
     )
 
@@ -192,7 +190,7 @@ def level_0(context: dg.AssetExecutionContext, stix: StixSettings):
         config_version=conf_version(conf_dir),
     )
     catalog.record_products(
-        l0_product_records(written, written_at=created, run_id=context.run.run_id)
+        file_records(written, level="L0", written_at=created, run_id=context.run.run_id)
     )
     context.log.info(
         "l0 written scet_day=%s lb_files=%d files=%d issues=%d waiting=%d",
@@ -266,7 +264,7 @@ def level_1(context: dg.AssetExecutionContext, stix: StixSettings):
         )  # fmt: skip
         spice = {"spice_mk": kernels.spice_mk, **build.coverage.as_metadata()}
     catalog.record_products(
-        l1_product_records(written, written_at=created, run_id=context.run.run_id)
+        file_records(written, level="L1", written_at=created, run_id=context.run.run_id)
     )
     context.log.info(
         "l1 written utc_day=%s files=%d issues=%d", utc_day, len(written), len(build.issues)
@@ -322,7 +320,13 @@ def level_2(context: dg.AssetExecutionContext, stix: StixSettings):
             software_version=SOFTWARE_VERSION, config_version=conf_version(conf_dir),
         )  # fmt: skip
     catalog.record_products(
-        l2_product_records(written, written_at=created, run_id=context.run.run_id)
+        file_records(
+            written,
+            level="CAL",
+            written_at=created,
+            run_id=context.run.run_id,
+            version=CAL_PROCESSING_VERSION,
+        )
     )
     context.log.info(
         "cal written utc_day=%s files=%d issues=%d", utc_day, len(written), len(build.issues)

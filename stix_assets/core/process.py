@@ -29,7 +29,6 @@ from stix_assets.core.products.l0 import (
     L0Build,
     L0FileResult,
     build_l0_files,
-    l0_product_records,
     lb_files_for_day,
     split_by_day,
     write_l0,
@@ -38,17 +37,18 @@ from stix_assets.core.products.l1 import (
     L1FileResult,
     L1Issue,
     build_l1_day,
-    l1_product_records,
     write_l1,
 )
 from stix_assets.core.products.l2 import (
+    CAL_PROCESSING_VERSION,
     L2FileResult,
     L2Issue,
     build_l2_day,
-    l2_product_records,
     write_l2,
 )
-from stix_assets.core.products.lb import LbFileResult, lb_product_records, write_lb
+from stix_assets.core.products.lb import LbFileResult, write_lb
+from stix_assets.core.products.records import file_records
+from stix_assets.core.products.registry import BASE_PROCESSING_VERSION
 from stix_assets.core.spice import KernelStore, loaded_kernels
 from stix_assets.core.tmtc import TMFile
 
@@ -265,7 +265,7 @@ def _record_failed(catalog: Catalog, path: Path, error: str) -> None:
 def _record_lb(catalog: Catalog, results: Sequence[LbFileResult], written_at: dt.datetime) -> None:
     """Record the LB files written and the TM files that fed each, in one catalog write."""
     catalog.record_lb_results(
-        lb_product_records(results, written_at=written_at),
+        file_records(results, level="LB", written_at=written_at, version=BASE_PROCESSING_VERSION),
         {r.path: r.raw_files for r in results},
     )
 
@@ -508,7 +508,7 @@ def _write_l0(
         config_version=config_version,
     )  # fmt: skip
     if catalog is not None:
-        catalog.record_products(l0_product_records(written, written_at=created))
+        catalog.record_products(file_records(written, level="L0", written_at=created))
     logger.info(
         "l0 written files=%d issues=%d waiting=%d",
         len(written), len(build.issues), len(build.waiting),
@@ -548,7 +548,7 @@ def _write_l1(
                 )
             )  # fmt: skip
     if catalog is not None:
-        catalog.record_products(l1_product_records(written, written_at=created))
+        catalog.record_products(file_records(written, level="L1", written_at=created))
     logger.info("l1 written files=%d days=%d issues=%d", len(written), len(days), len(issues))
     return issues, written
 
@@ -588,6 +588,8 @@ def _write_l2(
                 )
             )  # fmt: skip
     if catalog is not None:
-        catalog.record_products(l2_product_records(written, written_at=created))
+        catalog.record_products(
+            file_records(written, level="CAL", written_at=created, version=CAL_PROCESSING_VERSION)
+        )
     logger.info("cal written files=%d issues=%d", len(written), len(issues))
     return issues, written

@@ -63,11 +63,11 @@ import numpy as np
 from numpy.typing import NDArray
 
 from stix_assets.core.archive import SCET_EPOCH, SECONDS_PER_DAY, scet_day_start
-from stix_assets.core.catalog import Catalog, ProductFileRecord
+from stix_assets.core.catalog import Catalog
 from stix_assets.core.errors import PacketDecodeError, ProductBuildError
 from stix_assets.core.fits import Card, TableHdu, read_fits, write_fits
 from stix_assets.core.idb import Idb, IdbStore, ParameterTable, decode_parameters
-from stix_assets.core.products.registry import PRODUCTS, ProductSpec, product_by_key, product_for
+from stix_assets.core.products.registry import PRODUCTS, ProductSpec, product_for
 from stix_assets.core.tmtc import PacketBatch
 from stix_assets.core.tmtc.headers import HEADER_DTYPE, HEADER_SIZE, decode_headers
 from stix_assets.core.tmtc.pi1 import assign_pi1
@@ -85,7 +85,6 @@ __all__ = [
     "energies_table",
     "l0_directory",
     "l0_file_name",
-    "l0_product_records",
     "lb_files_for_day",
     "merge_tables",
     "min_uint",
@@ -720,29 +719,6 @@ def lb_files_for_day(
             if offset == 0 or product not in per_request:
                 found.update(p for p in paths if p.is_file())
     return sorted(found)
-
-
-def l0_product_records(
-    results: Sequence[L0FileResult], *, written_at: datetime, run_id: str | None = None
-) -> list[ProductFileRecord]:
-    """Catalog rows of the L0 files `write_l0` wrote."""
-    return [
-        ProductFileRecord(
-            path=r.path,
-            level="L0",
-            product=r.product_key,
-            partition_day=r.scet_day,
-            version=product_by_key(r.product_key).processing_version,
-            sha256=r.sha256,
-            written_at=written_at,
-            size=r.path.stat().st_size,
-            n_rows=r.n_rows,
-            inputs=tuple(r.inputs),
-            request_id=r.request_id[1] if r.request_id else None,
-            run_id=run_id,
-        )
-        for r in results
-    ]
 
 
 # -- stacking and splitting ----------------------------------------------------------------------

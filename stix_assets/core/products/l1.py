@@ -57,7 +57,7 @@ from astropy.io import fits
 from astropy.time import Time
 from numpy.typing import NDArray
 
-from stix_assets.core.catalog import Catalog, ProductFileRecord
+from stix_assets.core.catalog import Catalog
 from stix_assets.core.energies import energies_for_mask
 from stix_assets.core.ephemeris import EPHEMERIS_COMMENTS, DayCoverage, coverage, ephemeris_header
 from stix_assets.core.errors import IDBVersionError, ProductBuildError
@@ -66,7 +66,7 @@ from stix_assets.core.idb import IdbStore, calibrate_parameter
 from stix_assets.core.products import l1_families
 from stix_assets.core.products.generic import column_name
 from stix_assets.core.products.l0 import L0Product, concat_products, l0_tables, scet_split
-from stix_assets.core.products.registry import ProductSpec, product_by_key, product_for
+from stix_assets.core.products.registry import ProductSpec, product_for
 from stix_assets.core.spice import LoadedKernels
 from stix_assets.core.time import float_to_scet, scet_to_utc, sclk_extrapolated
 
@@ -80,7 +80,6 @@ __all__ = [
     "complete_name",
     "l0_files_for_day",
     "l1_file_name",
-    "l1_product_records",
     "read_l0_product",
     "write_l1",
 ]
@@ -879,26 +878,3 @@ def l0_files_for_day(
         for paths in catalog.partition_files("L0", day, products).values():
             found.update(p for p in paths if p.is_file())
     return sorted(found)
-
-
-def l1_product_records(
-    results: Sequence[L1FileResult], *, written_at: datetime, run_id: str | None = None
-) -> list[ProductFileRecord]:
-    """Catalog rows of the L1 files `write_l1` wrote (partition day = UTC day)."""
-    return [
-        ProductFileRecord(
-            path=r.path,
-            level="L1",
-            product=r.product_key,
-            partition_day=r.utc_day,
-            version=product_by_key(r.product_key).processing_version,
-            sha256=r.sha256,
-            written_at=written_at,
-            size=r.path.stat().st_size,
-            n_rows=r.n_rows,
-            inputs=tuple(r.inputs),
-            request_id=int(r.request_id.split("-")[0]) if r.request_id else None,
-            run_id=run_id,
-        )
-        for r in results
-    ]

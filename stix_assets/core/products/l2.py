@@ -35,7 +35,7 @@ kept the first one, quirk 17). Differences from STIXCore: ``gain`` has the unit 
 
 import dataclasses
 import logging
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -44,7 +44,6 @@ import astropy.units as u
 import numpy as np
 from astropy.time import Time
 
-from stix_assets.core.catalog import ProductFileRecord
 from stix_assets.core.energies import elut_file, read_elut
 from stix_assets.core.ephemeris import EPHEMERIS_COMMENTS, ephemeris_header
 from stix_assets.core.errors import ProductBuildError
@@ -64,7 +63,6 @@ __all__ = [
     "L2Product",
     "build_l2_day",
     "cal_file_name",
-    "l2_product_records",
     "write_l2",
 ]
 
@@ -407,25 +405,3 @@ def write_l2(
             )
         )
     return sorted(results, key=lambda r: r.path.name)
-
-
-def l2_product_records(
-    results: Sequence[L2FileResult], *, written_at: datetime, run_id: str | None = None
-) -> list[ProductFileRecord]:
-    """Catalog rows of the CAL files `write_l2` wrote (level ``CAL``, partition = UTC day)."""
-    return [
-        ProductFileRecord(
-            path=r.path,
-            level="CAL",
-            product=r.product_key,
-            partition_day=r.utc_day,
-            version=CAL_PROCESSING_VERSION,
-            sha256=r.sha256,
-            written_at=written_at,
-            size=r.path.stat().st_size,
-            n_rows=r.n_rows,
-            inputs=tuple(r.inputs),
-            run_id=run_id,
-        )
-        for r in results
-    ]

@@ -47,13 +47,12 @@ from stix_assets.core.archive import (
     scet_day_start,
     scet_string,
 )
-from stix_assets.core.catalog import ProductFileRecord
 from stix_assets.core.errors import ProductBuildError
 from stix_assets.core.fits import Card, TableHdu, read_fits, write_fits
 from stix_assets.core.ingest import TmIndex
-from stix_assets.core.products.registry import BASE_PROCESSING_VERSION, product_for
+from stix_assets.core.products.registry import product_for
 
-__all__ = ["CREATOR", "LbFileResult", "lb_product_records", "write_lb"]
+__all__ = ["CREATOR", "LbFileResult", "write_lb"]
 
 logger = logging.getLogger(__name__)
 
@@ -436,27 +435,4 @@ def _primary_cards(
         ("DATE-BEG", obt_beg, "Start of acquisition time in OBT"),
         ("DATE-END", obt_end, "End of acquisition time in OBT"),
         ("HISTORY", "Processed by stix-assets LB", ""),
-    ]
-
-
-def lb_product_records(
-    results: Sequence[LbFileResult], *, written_at: datetime, run_id: str | None = None
-) -> list[ProductFileRecord]:
-    """Catalog rows of the LB files `write_lb` wrote."""
-    return [
-        ProductFileRecord(
-            path=r.path,
-            level="LB",
-            product=r.product_key,
-            partition_day=r.scet_day,
-            version=BASE_PROCESSING_VERSION,
-            sha256=r.sha256,
-            written_at=written_at,
-            size=r.path.stat().st_size,
-            n_rows=r.n_packets,
-            inputs=tuple(r.raw_files),
-            request_id=r.request_id[1] if r.request_id else None,
-            run_id=run_id,
-        )
-        for r in results
     ]
