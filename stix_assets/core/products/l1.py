@@ -44,6 +44,7 @@ row, identical for ordered data).
 """
 
 import dataclasses
+import functools
 import logging
 import re
 from collections.abc import Collection, Iterable, Mapping, Sequence
@@ -276,9 +277,20 @@ def read_l0_product(path: Path | str) -> tuple[L0Product, fits.Header]:
 
     ``time`` becomes absolute SCET seconds (1/65536 convention) of the bin centres, ``timedel``
     signed seconds; the CONTROL ``parent`` column is set to the complete name of this L0 file.
+    A file is read once per process while it is unchanged (an L1 day reads the SCET days around
+    it, so each L0 file serves up to three days); the cached arrays are read-only.
     """
     path = Path(path)
+    st = path.stat()
+    return _read_l0_cached(str(path), st.st_mtime_ns, st.st_size)
+
+
+@functools.lru_cache(maxsize=512)
+def _read_l0_cached(path_text: str, _mtime_ns: int, _size: int) -> tuple[L0Product, fits.Header]:
+    path = Path(path_text)
     content = read_fits(path)
+    for table in content.tables.values():
+        table.flags.writeable = False
     primary = content.primary
     spec = _spec_of(primary, path.name)
     control = _columns(content.tables["CONTROL"])
@@ -616,7 +628,7 @@ def _finish(
 
 
 def _primary_header(path: Path) -> fits.Header:
-    return fits.getheader(path)
+    return read_l0_product(path)[1]
 
 
 def _key_of(path: Path) -> tuple[str, bool]:
