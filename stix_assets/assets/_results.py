@@ -234,6 +234,7 @@ def level_results(
     issues: Sequence[Mapping[str, object]] = (),
     extra: Mapping[str, Mapping[str, object]] | None = None,
     versions: Mapping[str, int] | None = None,
+    config_version: str = "",
 ) -> list[dg.MaterializeResult]:
     """One result per product that got files at ``level``: files, rows, inputs, issues, version.
 
@@ -259,6 +260,7 @@ def level_results(
             ),
             "issues": dg.MetadataValue.json(mine[:20]),
             "software_version": SOFTWARE_VERSION,
+            "stix_conf_version": config_version,
             **(extra or {}).get(product, {}),
         }
         code = level_code_version(level, (versions or {}).get(product, spec.processing_version))
@@ -272,7 +274,9 @@ def level_results(
     return out
 
 
-def l0_results(written: Sequence["L0FileResult"], build: "L0Build") -> list[dg.MaterializeResult]:
+def l0_results(
+    written: Sequence["L0FileResult"], build: "L0Build", *, config_version: str = ""
+) -> list[dg.MaterializeResult]:
     """L0 results: `level_results` plus IDB versions and the BSD sequences still waiting."""
     versions: dict[str, set[str]] = {}
     for prod in build.products:
@@ -284,4 +288,10 @@ def l0_results(written: Sequence["L0FileResult"], build: "L0Build") -> list[dg.M
         }
         for key, v in versions.items()
     }
-    return level_results("l0", written, issues=[i.as_dict() for i in build.issues], extra=extra)
+    return level_results(
+        "l0",
+        written,
+        issues=[i.as_dict() for i in build.issues],
+        extra=extra,
+        config_version=config_version,
+    )

@@ -196,7 +196,7 @@ def level_0(context: dg.AssetExecutionContext, stix: StixSettings):
         "l0 written scet_day=%s lb_files=%d files=%d issues=%d waiting=%d",
         scet_day, len(lb_files), len(written), len(build.issues), len(build.waiting),
     )  # fmt: skip
-    yield from l0_results(written, build)
+    yield from l0_results(written, build, config_version=conf_version(conf_dir))
 
 
 # -- L1 ------------------------------------------------------------------------------------------
@@ -269,14 +269,24 @@ def level_1(context: dg.AssetExecutionContext, stix: StixSettings):
     context.log.info(
         "l1 written utc_day=%s files=%d issues=%d", utc_day, len(written), len(build.issues)
     )
+    idb = {
+        p.tables.spec.key: sorted({v for v, _, _ in p.tables.idb_versions}) for p in build.products
+    }
     extra = {
         r.product_key: {
             "spice": dg.MetadataValue.json(spice),
             "needs_reprocessing": r.needs_reprocessing,
+            "idb_versions": dg.MetadataValue.json(idb.get(r.product_key, [])),
         }
         for r in written
     }
-    yield from level_results("l1", written, issues=[i.as_dict() for i in build.issues], extra=extra)
+    yield from level_results(
+        "l1",
+        written,
+        issues=[i.as_dict() for i in build.issues],
+        extra=extra,
+        config_version=conf_version(conf_dir),
+    )
 
 
 # -- L2 / CAL ------------------------------------------------------------------------------------
@@ -334,4 +344,6 @@ def level_2(context: dg.AssetExecutionContext, stix: StixSettings):
     yield from level_results(
         "l2", written, issues=[i.as_dict() for i in build.issues],
         versions={key: CAL_PROCESSING_VERSION for key in wanted},
+        config_version=conf_version(conf_dir),
+        extra={r.product_key: {"spice_mk": kernels.spice_mk} for r in written},
     )  # fmt: skip

@@ -72,6 +72,14 @@ def test_new_orbit_kernel_rerequests_the_days_it_covers(tmp_path, testdata):
         (event,) = run.asset_materializations_for_node("level_1")
         assert event.metadata["needs_reprocessing"].value is True
         assert event.metadata["spice"].value["orbit"] is None
+        # lineage of the materialization: software, IDB, kernels, inputs, outputs with sha256
+        meta = {k: v.value for k, v in event.metadata.items()}
+        assert meta["idb_versions"] == ["2.26.34"]
+        assert meta["spice"]["spice_mk"].startswith("solo_ANC_soc-flown-mk_V001")
+        assert meta["software_version"]
+        assert "stix_conf_version" in meta
+        assert meta["inputs"] == ["solo_L0_stix-hk-maxi_0660096000_V02.fits"]
+        assert len(meta["files"][0]["sha256"]) == 64
 
         def tick(cursor):
             ctx = dg.build_sensor_context(
