@@ -52,31 +52,38 @@ def _run_child(cmd: list[str]) -> tuple[float, float, int, str]:
     return wall, usage.ru_maxrss / 1024, proc.returncode, out
 
 
-def bench_process(tm_dir: Path, idb_dir: Path, work: Path, repeat: int) -> dict[str, float]:
-    """Time whole ``stix-assets process ... --end-level LB`` runs, each into a fresh archive."""
-    walls, rss = [], []
+def bench_process(
+    tm_dir: Path, kit: Path, idb_dir: Path, work: Path, repeat: int, end_level: str = "LB"
+) -> dict[str, object]:
+    """Time whole ``stix-assets process ... --end-level <level>`` runs, each into a fresh archive.
+
+    Besides the wall time of the whole process, the per-level step times come from the
+    ``level_seconds`` of the ``--json`` summary (best run).
+    """
+    walls, rss, laps = [], [], []
     for i in range(repeat):
         archive = work / f"archive{i}"
         cmd = [
-            _console_script(),
-            "process",
-            "--tm-dir",
-            str(tm_dir),
-            "--archive",
-            str(archive),
-            "--idb-dir",
-            str(idb_dir),
-            "--end-level",
-            "LB",
-            "--quiet",
-        ]
-        wall, peak, status, _ = _run_child(cmd)
+            _console_script(), "process", "--tm-dir", str(tm_dir), "--archive", str(archive),
+            "--idb-dir", str(idb_dir), "--end-level", end_level, "--json",
+        ]  # fmt: skip
+        if end_level != "LB":
+            cmd += ["--conf-dir", str(kit / "conf"), "--spice-dir", str(kit / "spice" / "kernels")]
+        wall, peak, status, out = _run_child(cmd)
         if status != 0:
             raise SystemExit(f"stix-assets process failed with status {status}: {cmd}")
         walls.append(wall)
         rss.append(peak)
+        laps.append(json.loads(out).get("level_seconds", {}))
         shutil.rmtree(archive)
-    return {"wall_s_min": min(walls), "wall_s_median": statistics.median(walls), "rss_mb": max(rss)}
+    best = walls.index(min(walls))
+    return {
+        "end_level": end_level,
+        "wall_s_min": min(walls),
+        "wall_s_median": statistics.median(walls),
+        "rss_mb": max(rss),
+        "level_seconds": laps[best],
+    }
 
 
 def decode_child(tm_dir: Path, idb_dir: Path) -> None:
@@ -121,12 +128,20 @@ def bench_decode(tm_dir: Path, idb_dir: Path, repeat: int) -> dict[str, float]:
     return {**best, "rss_mb": max(rss)}
 
 
-def _report(days: int, n_packets: int, mb: float, proc: dict, dec: dict) -> list[str]:
+def _process_line(n_packets: int, mb: float, proc: dict) -> str:
     wall = proc["wall_s_min"]
+    laps = ", ".join(f"{lvl} {t:.2f} s" for lvl, t in proc["level_seconds"].items())
+    return (
+        f"  TM->{proc['end_level']} process: wall {wall:.2f} s (median "
+        f"{proc['wall_s_median']:.2f} s), {n_packets / wall:,.0f} packets/s, {mb / wall:.2f} MB/s, "
+        f"peak RSS {proc['rss_mb']:.0f} MB; steps: {laps}"
+    )
+
+
+def _report(days: int, n_packets: int, mb: float, procs: list, dec: dict) -> list[str]:
     return [
         f"days={days} files={days * 4} packets={n_packets} xml_mb={mb:.2f}",
-        f"  TM->LB process: wall {wall:.2f} s (median {proc['wall_s_median']:.2f} s), "
-        f"{n_packets / wall:,.0f} packets/s, {mb / wall:.2f} MB/s, peak RSS {proc['rss_mb']:.0f} MB",
+        *(_process_line(n_packets, mb, proc) for proc in procs),
         f"  full decode: {dec['decode_s']:.3f} s, {dec['packets'] / dec['decode_s']:,.0f} packets/s, "
         f"{mb / dec['decode_s']:.1f} MB/s ({dec['rows']} rows in {dec['tables']} tables, "
         f"quarantined {dec['quarantined']}); read+index {dec['read_index_s']:.2f} s; "
@@ -140,6 +155,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--kit", type=Path, default=_DEFAULT_KIT)
     parser.add_argument("--idb-dir", type=Path, help="default: <kit>/idb")
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument(
+        "--levels", nargs="+", default=["LB", "L1"], help="end levels to time (default LB L1)"
+    )
     parser.add_argument("--json", action="store_true", help="print the results as JSON")
     parser.add_argument("--decode-child", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -153,11 +171,14 @@ def main(argv: list[str] | None = None) -> int:
             tm_dir = Path(tmp) / f"tm{days}"
             files = generate(args.kit, tm_dir, days=days, start=dt.date(2021, 1, 16))
             mb = sum(f.stat().st_size for f in files) / 1e6
-            proc = bench_process(tm_dir, idb_dir, Path(tmp), args.repeat)
+            procs = [
+                bench_process(tm_dir, args.kit, idb_dir, Path(tmp), args.repeat, level)
+                for level in args.levels
+            ]
             dec = bench_decode(tm_dir, idb_dir, args.repeat)
-            results.append({"days": days, "xml_mb": mb, "process": proc, "decode": dec})
+            results.append({"days": days, "xml_mb": mb, "process": procs, "decode": dec})
             if not args.json:
-                print("\n".join(_report(days, dec["packets"], mb, proc, dec)), flush=True)
+                print("\n".join(_report(days, dec["packets"], mb, procs, dec)), flush=True)
     if args.json:
         print(json.dumps(results, indent=2))
     return 0

@@ -17,6 +17,7 @@ import fnmatch
 import hashlib
 import logging
 import shutil
+import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -109,6 +110,7 @@ class ProcessSummary:
     level_files: dict[str, tuple[str, ...]] = field(default_factory=dict)
     level_issues: tuple[dict[str, object], ...] = field(default=())
     waiting_sequences: int = 0
+    level_seconds: dict[str, float] = field(default_factory=dict)
 
     def _count(self, kind: str) -> int:
         return sum(1 for f in self.files if f.kind == kind)
@@ -146,6 +148,7 @@ class ProcessSummary:
             "level_files": {lvl: list(paths) for lvl, paths in self.level_files.items()},
             "level_issues": list(self.level_issues[:_EXAMPLES]),
             "waiting_sequences": self.waiting_sequences,
+            "level_seconds": {lvl: round(t, 3) for lvl, t in self.level_seconds.items()},
             "errors": list(self.errors),
             "files": [
                 {
@@ -388,6 +391,7 @@ def process_tm_files(
         level_files=out.level_files,
         level_issues=tuple(out.issues),
         waiting_sequences=out.waiting,
+        level_seconds=out.seconds,
     )
 
 
@@ -417,6 +421,7 @@ class _LevelOutput:
     new_packets: int = 0
     issues: list[dict[str, object]] = field(default_factory=list)
     waiting: int = 0
+    seconds: dict[str, float] = field(default_factory=dict)
 
 
 def _write_levels(
@@ -435,10 +440,16 @@ def _write_levels(
     on_step: Callable[[str], None] | None,
 ) -> None:
     """LB for all indexed files, then L0 and L1 of what was written, up to ``end_level``."""
+    clock = [time.perf_counter()]
 
     def step(message: str) -> None:
         if on_step is not None:
             on_step(message)
+
+    def lap(level: str) -> None:  # wall time of a level step, for the benchmark and --json
+        now = time.perf_counter()
+        out.seconds[level] = now - clock[0]
+        clock[0] = now
 
     step(f"writing LB: {len(indexes)} TM files")
     results = write_lb(indexes, archive, created=created, software_version=software_version)
@@ -447,6 +458,7 @@ def _write_levels(
     if catalog is not None:
         _record_lb(catalog, results, created)
     logger.info("lb written files=%d new_packets=%d", len(results), out.new_packets)
+    lap("LB")
     if LEVELS.index(end_level) < LEVELS.index("L0"):
         return
     step(f"building L0 from the {len(results)} LB files written")
@@ -457,6 +469,7 @@ def _write_levels(
     out.level_files["L0"] = tuple(str(r.path) for r in l0_written)
     out.issues.extend(i.as_dict() for i in l0_build.issues)
     out.waiting = len(l0_build.waiting)
+    lap("L0")
     if LEVELS.index(end_level) < LEVELS.index("L1"):
         return
     step(f"building L1 from the {len(l0_written)} L0 files written")
@@ -466,6 +479,7 @@ def _write_levels(
     )  # fmt: skip
     out.level_files["L1"] = tuple(str(r.path) for r in l1_written)
     out.issues.extend(i.as_dict() for i in left_out)
+    lap("L1")
     if LEVELS.index(end_level) < LEVELS.index("L2"):
         return
     step(f"building L2/CAL from the {len(l1_written)} L1 files written")
@@ -475,6 +489,7 @@ def _write_levels(
     )  # fmt: skip
     out.level_files["L2"] = tuple(str(r.path) for r in l2_written)
     out.issues.extend(i.as_dict() for i in l2_issues)
+    lap("L2")
 
 
 def _write_l0(
