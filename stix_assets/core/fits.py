@@ -423,10 +423,73 @@ def _astropy_dim(sub: np.dtype) -> str | None:
 
 # -- reading --------------------------------------------------------------------------------------
 def read_fits(path: Path | str) -> FitsContent:
-    """Read a product file with astropy: primary header plus every table as a numpy array.
+    """Read a product file: primary header plus every table as a numpy array.
 
-    Unsigned (``TZERO``) and logical columns come back as unsigned ints and bools.
+    Unsigned (``TZERO``) and logical columns come back as unsigned ints and bools, strings as
+    bytes, sub-arrays in their ``TDIM`` shape. Tables are read with fitsio (CFITSIO; about 3x
+    faster than astropy, which decides the speed of L0 and L1) and headers are parsed by astropy
+    from the file's own header blocks; a table fitsio cannot read (a string column with a
+    multi-dimensional ``TDIM``) falls back to astropy. Both paths give identical arrays (tested).
     """
+    raw = Path(path).read_bytes()
+    headers_raw = _header_blocks(raw)
+    try:
+        with fitsio.FITS(str(path)) as f:
+            tables = {
+                hdu.get_extname(): _fitsio_table(hdu.read(), fits.Header.fromstring(block))
+                for hdu, block in zip(f[1:], headers_raw[1:], strict=True)
+            }
+    except ValueError:  # fitsio rejects some string TDIMs; astropy reads them
+        return _read_fits_astropy(path)
+    headers = {
+        name: fits.Header.fromstring(block)
+        for name, block in zip(tables, headers_raw[1:], strict=True)
+    }
+    return FitsContent(fits.Header.fromstring(headers_raw[0]), headers, tables)
+
+
+def _header_blocks(raw: bytes) -> list[str]:
+    """The header text of every HDU, in order."""
+    blocks = []
+    start = 0
+    buf = bytearray(raw)
+    while start < len(buf):
+        data_start = _header_end(buf, start)
+        header = bytes(buf[start:data_start])
+        blocks.append(header.decode("ascii"))
+        start = data_start + _data_size(header)
+    return blocks
+
+
+def _fitsio_table(raw: NDArray[np.void], header: fits.Header) -> NDArray[np.void]:
+    """Fitsio's record array in the shapes and dtypes `_read_fits_astropy` gives."""
+    columns = []
+    for i, name in enumerate(raw.dtype.names or (), start=1):
+        col = np.asarray(raw[name])
+        if col.dtype.kind == "U":
+            col = np.char.encode(col, "ascii")
+        tdim = header.get(f"TDIM{i}")
+        dims = tuple(int(d) for d in tdim.strip("() ").split(",") if d.strip()) if tdim else ()
+        if col.dtype.kind == "S":
+            shape = tuple(reversed(dims[1:]))
+        elif dims:
+            shape = tuple(reversed(dims))
+        else:
+            digits = "".join(ch for ch in str(header[f"TFORM{i}"]) if ch.isdigit())
+            repeat = int(digits) if digits else 1
+            shape = (repeat,) if repeat > 1 else ()
+        col = col.reshape((len(raw), *shape))
+        if col.dtype.kind != "S":
+            col = col.astype(col.dtype.newbyteorder("="), copy=False)
+        columns.append((name, col))
+    out = np.empty(len(raw), dtype=[(n, c.dtype, c.shape[1:]) for n, c in columns])
+    for name, col in columns:
+        out[name] = col
+    return out
+
+
+def _read_fits_astropy(path: Path | str) -> FitsContent:
+    """`read_fits` through astropy only (the reference reader of the tests)."""
     with fits.open(path, memmap=False) as hdul:
         primary = hdul[0].header.copy()
         headers: dict[str, fits.Header] = {}

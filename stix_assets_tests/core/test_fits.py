@@ -161,3 +161,22 @@ def test_content_digest_ignores_only_the_creation_time_and_checksums(tmp_path):
     assert paths[0].read_bytes() != paths[1].read_bytes()
     assert content_digest(paths[0]) == content_digest(paths[1])
     assert content_digest(paths[1]) != content_digest(paths[2])
+
+
+@pytest.mark.realdata
+def test_fast_reader_equals_the_astropy_reader(testdata):
+    # read_fits takes tables from fitsio (speed) and must give what astropy gives, dtypes,
+    # shapes (TDIM sub-arrays, string arrays) and NaN included; STIXCore's own products too
+    from stix_assets.core.fits import _read_fits_astropy
+
+    files = sorted((testdata / "reference" / "stixcore").rglob("*.fits"))
+    assert len(files) > 100
+    for path in files:
+        slow, fast = _read_fits_astropy(path), read_fits(path)
+        assert fast.primary.tostring() == slow.primary.tostring(), path.name
+        assert list(fast.tables) == list(slow.tables), path.name
+        for name, table in slow.tables.items():
+            assert fast.tables[name].dtype == table.dtype, (path.name, name)
+            for col in table.dtype.names:
+                np.testing.assert_array_equal(fast.tables[name][col], table[col], err_msg=col)
+            assert fast.headers[name].tostring() == slow.headers[name].tostring()
