@@ -32,6 +32,7 @@ from stix_assets.assets._results import (
 )
 from stix_assets.core.catalog import Catalog
 from stix_assets.core.ingest import index_tm_file
+from stix_assets.core.plots import markdown_image, plot_product
 from stix_assets.core.products.builders import BUILDERS
 from stix_assets.core.products.l0 import (
     build_l0_day,
@@ -272,11 +273,13 @@ def level_1(context: dg.AssetExecutionContext, stix: StixSettings):
     idb = {
         p.tables.spec.key: sorted({v for v, _, _ in p.tables.idb_versions}) for p in build.products
     }
+    plots = quicklook_plots(written)
     extra = {
         r.product_key: {
             "spice": dg.MetadataValue.json(spice),
             "needs_reprocessing": r.needs_reprocessing,
             "idb_versions": dg.MetadataValue.json(idb.get(r.product_key, [])),
+            **plots.get(r.product_key, {}),
         }
         for r in written
     }
@@ -347,3 +350,18 @@ def level_2(context: dg.AssetExecutionContext, stix: StixSettings):
         config_version=conf_version(conf_dir),
         extra={r.product_key: {"spice_mk": kernels.spice_mk} for r in written},
     )  # fmt: skip
+
+
+def quicklook_plots(written: Sequence) -> dict[str, dict[str, object]]:
+    """PNG plots next to the L1 files that have a plot kind, thumbnails for the metadata."""
+    out: dict[str, dict[str, object]] = {}
+    for r in written:
+        made = plot_product(r.path, r.product_key)
+        if made is None or r.product_key in out:  # one thumbnail per product and day
+            continue
+        path, thumbnail = made
+        out[r.product_key] = {
+            "plot": dg.MetadataValue.md(markdown_image(thumbnail, alt=path.name)),
+            "plot_path": dg.MetadataValue.path(str(path)),
+        }
+    return out

@@ -34,11 +34,13 @@ from stix_assets.core.time import SclkModel, parse_scet_string, scet_to_utc
 
 __all__ = [
     "HK_DEFAULT_COLUMNS",
+    "PLOT_KIND_BY_PRODUCT",
     "PlotSeries",
     "figure_bytes",
     "markdown_image",
     "plot_hk",
     "plot_lightcurve",
+    "plot_product",
     "plot_spectrogram",
     "read_plot_series",
     "write_figure",
@@ -306,3 +308,27 @@ def write_quicklook_plot(
     product = Path(product)
     fig = _PLOTTERS[kind](read_plot_series(product, sclk=sclk))
     return [write_figure(fig, product.with_suffix(f".{fmt}")) for fmt in formats]
+
+
+PLOT_KIND_BY_PRODUCT = {
+    "ql_lightcurve": "lightcurve",
+    "xray_spec": "spectrogram",
+    "hk_maxi": "hk",
+    "hk_mini": "hk",
+}
+"""Products that get a quick-look plot next to their L1 file (registry key -> plot kind)."""
+
+
+def plot_product(product: Path | str, product_key: str) -> tuple[Path, bytes] | None:
+    """Write the quick-look PNG of a product file next to it; return it and a small thumbnail.
+
+    Returns ``None`` for products without a plot kind (`PLOT_KIND_BY_PRODUCT`). The thumbnail
+    (480 x 240 px) is for Dagster materialization metadata, which is stored forever.
+    """
+    kind = PLOT_KIND_BY_PRODUCT.get(product_key)
+    if kind is None:
+        return None
+    product = Path(product)
+    fig = _PLOTTERS[kind](read_plot_series(product))
+    path = write_figure(fig, product.with_suffix(".png"))
+    return path, figure_bytes(fig, dpi=THUMB_DPI)

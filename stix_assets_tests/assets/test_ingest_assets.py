@@ -250,3 +250,32 @@ def test_reprocess_days_rebuilds_a_range_level_by_level(stix):
         versions = {e.asset_materialization.tags["dagster/data_version"] for e in events}
         assert len(events) == 2
         assert len(versions) == 1
+
+
+def test_automation_carries_an_old_day_from_l0_to_l1(stix):
+    # STIX reprocesses old days all the time: an updated L0 day of 2020 must reach L1, which
+    # Dagster's eager() (latest day only) would not do
+    from stix_assets.assets.levels import level_0, level_1, spice_kernels
+
+    assets = [idb_versions, spice_kernels, tm_raw, level_binary, level_0, level_1]
+    defs = dg.Definitions(assets=assets, resources={"stix": stix})
+    day = "2020-12-01"
+    with dg.instance_for_test() as instance:
+        summary = materialize_tm_files(
+            [stix.incoming_path() / TM_NAME], stix, instance, end_level="L0"
+        )
+        assert summary.success
+        first = dg.evaluate_automation_conditions(defs=defs, instance=instance)
+        assert first.total_requested == 0  # the first evaluation only takes stock
+        rerun = dg.materialize(
+            assets, instance=instance, partition_key=day,
+            selection=[dg.AssetKey(["l0", "hk_maxi"])], resources={"stix": stix},
+        )  # fmt: skip
+        assert rerun.success
+        second = dg.evaluate_automation_conditions(
+            defs=defs, instance=instance, cursor=first.cursor
+        )
+        requested = second.get_requested_partitions(dg.AssetKey(["l1", "hk_maxi"]))
+        # the UTC day and its neighbours read that SCET day's L0 file
+        assert {"2020-11-30", day, "2020-12-02"} <= set(requested)
+        assert second.get_requested_partitions(dg.AssetKey(["l1", "ql_lightcurve"])) == set()

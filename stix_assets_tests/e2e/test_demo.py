@@ -1,8 +1,11 @@
 """The demo end to end: build the root, process it through the assets, serve the UI."""
 
 import json
+import socket
 import urllib.request
+from pathlib import Path
 
+import dagster as dg
 import pytest
 from astropy.io import fits
 
@@ -54,14 +57,33 @@ def _graphql(url: str, query: str) -> dict:
 
 
 def test_serve_shows_the_processed_partitions(demo):
-    url, procs = serve_demo(demo, port=None)
+    # a port in use is replaced by a free one
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        busy = taken.getsockname()[1]
+        url, procs = serve_demo(demo, port=busy)
+    assert not url.endswith(f":{busy}")
     try:
         data = _graphql(
             url,
-            '{ assetNodeOrError(assetKey: {path: ["lb", "ql_lightcurve"]}) {'
-            " ... on AssetNode { partitionStats { numMaterialized } } } }",
+            '{ assetNodeOrError(assetKey: {path: ["l1", "ql_lightcurve"]}) {'
+            " ... on AssetNode { partitionStats { numMaterialized }"
+            " assetChecksOrError { ... on AssetChecks { checks { name } } } } } }",
         )
-        assert data["assetNodeOrError"]["partitionStats"]["numMaterialized"] >= 2
+        node = data["assetNodeOrError"]
+        assert node["partitionStats"]["numMaterialized"] >= 2
+        checks = {c["name"] for c in node["assetChecksOrError"]["checks"]}
+        assert {"l1_has_no_time_gaps", "l1_has_increasing_times"} <= checks
     finally:
         stop_processes(procs)
     assert all(p.poll() is not None for p in procs)
+
+
+def test_l1_light_curve_has_a_plot_in_the_ui_and_next_to_the_file(demo):
+    with dg.DagsterInstance.from_config(str(demo.dagster_home)) as instance:
+        event = instance.get_latest_materialization_event(dg.AssetKey(["l1", "ql_lightcurve"]))
+    meta = event.asset_materialization.metadata
+    assert meta["plot"].value.startswith("![solo_L1_stix-ql-lightcurve_")
+    assert Path(meta["plot_path"].value).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert meta["stix_conf_version"].value == "demo-1"
+    assert list((demo.root.archive / "L1").rglob("solo_L1_stix-hk-maxi_*.png"))
