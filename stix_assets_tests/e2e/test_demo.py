@@ -87,3 +87,24 @@ def test_l1_light_curve_has_a_plot_in_the_ui_and_next_to_the_file(demo):
     assert Path(meta["plot_path"].value).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert meta["stix_conf_version"].value == "demo-1"
     assert list((demo.root.archive / "L1").rglob("solo_L1_stix-hk-maxi_*.png"))
+
+
+# stixpy 0.2.1 calls DataFrame.drop(inplace=True), deprecated in the installed pandas; not ours
+@pytest.mark.filterwarnings("ignore:The inplace keyword in DataFrame.drop is deprecated")
+@pytest.mark.filterwarnings("ignore:Something went wrong. The inplace keyword")
+def test_demo_products_open_in_astropy_and_sunpy(demo):
+    pytest.importorskip("stixpy", reason="stixpy (test extra) is not installed")
+    import stixpy.timeseries  # noqa: F401  (registers the STIX sources with sunpy)
+    from sunpy.timeseries import TimeSeries
+
+    for path in sorted((demo.root.archive / "L1").rglob("*.fits")):
+        with fits.open(path) as hdul:
+            hdul.verify("exception")
+    (flare_day,) = [
+        p for p in (demo.root.archive / "L1").rglob("solo_L1_stix-ql-lightcurve_*.fits")
+        if "20240515" in p.name  # the second demo day holds the flare
+    ]  # fmt: skip
+    series = TimeSeries(flare_day).to_dataframe()
+    assert len(series) > 20_000  # a full day of 4 s bins
+    # the simulated M-class-like flare: the 4-10 keV peak stands far above the quiet Sun
+    assert series["4-10 keV"].max() > 50 * series["4-10 keV"].median()
