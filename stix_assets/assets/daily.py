@@ -9,13 +9,15 @@ current month's ``l3/flarelist``. Inputs are the L1 files of the day, taken from
 
 import calendar
 import datetime as dt
+import hashlib
 import re
+from collections.abc import Sequence
 from pathlib import Path
 
 import dagster as dg
 
 from stix_assets.assets._results import SOFTWARE_VERSION, conf_version, level_asset_key
-from stix_assets.core.catalog import Catalog
+from stix_assets.core.catalog import Catalog, ProductFileRecord
 from stix_assets.core.flarelist import LightCurve, detect_flares, read_lightcurve, write_flarelist
 from stix_assets.core.plots import markdown_image
 from stix_assets.core.products.anc import write_anc_ephemeris
@@ -108,6 +110,7 @@ def anc_aspect(context: dg.AssetExecutionContext, stix: StixSettings) -> dg.Mate
             software_version=SOFTWARE_VERSION, config_version=conf_version(conf_dir),
         )  # fmt: skip
         spice_mk = kernels.spice_mk
+    _record(stix, result.path, "ANC", "asp_ephemeris", utc_day, result.n_rows, (result.parent,))
     meta = result.as_metadata()
     meta["sas_errors"] = dg.MetadataValue.json(meta["sas_errors"])
     return dg.MaterializeResult(metadata={**meta, "spice_mk": spice_mk})
@@ -132,12 +135,35 @@ def plots_ql_lightcurve(
     if source is None:
         raise dg.Failure(f"no L1 ql-lightcurve file for {utc_day}")
     result = write_ll03(source, stix.archive_root(), now=dt.datetime.now(dt.UTC))
+    _record(stix, result.svg, "LL03", "ql_lightcurve", utc_day, result.n_rows, (source.name,))
     return dg.MaterializeResult(
         metadata={
             **result.as_metadata(),
             "plot": dg.MetadataValue.md(markdown_image(result.thumbnail, alt=result.svg.stem)),
         }
     )
+
+
+def _record(
+    stix: StixSettings,
+    path: Path,
+    level: str,
+    product: str,
+    day: dt.date,
+    n_rows: int,
+    inputs: Sequence[str],
+) -> None:
+    """Catalog row of a daily product file (publishing and `status` find it there)."""
+    stix.catalog().record_products(
+        [
+            ProductFileRecord(
+                path=path, level=level, product=product, partition_day=day, version=2,
+                sha256=hashlib.sha256(path.read_bytes()).hexdigest(),
+                written_at=dt.datetime.now(dt.UTC), size=path.stat().st_size, n_rows=n_rows,
+                inputs=tuple(inputs),
+            )
+        ]
+    )  # fmt: skip
 
 
 def _month_days(month: dt.date) -> list[dt.date]:
@@ -171,6 +197,7 @@ def l3_flarelist(context: dg.AssetExecutionContext, stix: StixSettings) -> dg.Ma
         flares, month, data_end, archive, inputs=[f.name for f in files],
         created=dt.datetime.now(dt.UTC), software_version=SOFTWARE_VERSION,
     )  # fmt: skip
+    _record(stix, result.path, "L3", "flarelist", month, result.n_flares, result.inputs)
     meta = result.as_metadata()
     meta["inputs"] = dg.MetadataValue.json(meta["inputs"])
     meta["flares"] = dg.MetadataValue.json([f.as_dict() for f in flares][:200])

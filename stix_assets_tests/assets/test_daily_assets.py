@@ -76,6 +76,8 @@ def test_anc_asset(demo):
         "ANC/2024/05/14/ASP/solo_ANC_stix-asp-ephemeris_20240514_V02U.fits"
     )
     assert meta["sas_errors"].value == {"SUN_TOO_FAR": 1350}
+    row = _settings(demo).catalog().product_file(meta["path"].value)
+    assert (row["level"], row["product"], row["n_rows"]) == ("ANC", "asp_ephemeris", 1350)
 
 
 def test_flarelist_asset(demo):
@@ -91,6 +93,7 @@ def test_flarelist_asset(demo):
     assert "L3/2024/05/01/FLARELIST/solo_L3_stix-flarelist-sdc_20240501T000000-20240515T" in (
         meta["path"].value
     )
+    assert _settings(demo).catalog().product_file(meta["path"].value)["level"] == "L3"
 
 
 def test_missing_day_fails_clearly(demo):
