@@ -54,3 +54,58 @@ def _fresh_dagster_defs_state():
     token = _current_storage.set(None)
     yield
     _current_storage.reset(token)
+
+
+@pytest.fixture
+def ssh_localhost(tmp_path):
+    """An sshd on a free localhost port accepting one generated key; skipped if it cannot start."""
+    import getpass
+    import shutil
+    import socket
+    import subprocess
+    import time
+
+    sshd, keygen = shutil.which("sshd") or "/usr/sbin/sshd", shutil.which("ssh-keygen")
+    if not (Path(sshd).exists() and keygen):
+        pytest.skip("sshd / ssh-keygen not installed (apt-get install openssh-server)")
+    d = tmp_path / "ssh"
+    d.mkdir()
+    for key in ("host", "client"):
+        subprocess.run([keygen, "-q", "-t", "ed25519", "-N", "", "-f", str(d / key)], check=True)
+    shutil.copy(d / "client.pub", d / "authorized_keys")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    (d / "sshd_config").write_text(
+        f"Port {port}\nListenAddress 127.0.0.1\nHostKey {d / 'host'}\n"
+        f"AuthorizedKeysFile {d / 'authorized_keys'}\nPidFile {d / 'sshd.pid'}\n"
+        "StrictModes no\nUsePAM no\nPasswordAuthentication no\nPermitRootLogin yes\n"
+    )
+    Path("/run/sshd").mkdir(exist_ok=True)  # privilege separation folder sshd insists on
+    proc = subprocess.Popen(
+        [sshd, "-D", "-e", "-f", str(d / "sshd_config")], stderr=subprocess.PIPE
+    )
+    options = (
+        f"-p {port} -i {d / 'client'} -o BatchMode=yes -o StrictHostKeyChecking=no "
+        f"-o UserKnownHostsFile=/dev/null -o LogLevel=ERROR"
+    )
+    for _ in range(100):
+        probe = subprocess.run(
+            ["ssh", *options.split(), f"{getpass.getuser()}@127.0.0.1", "true"],
+            capture_output=True,
+            check=False,
+        )
+        if probe.returncode == 0:
+            break
+        if proc.poll() is not None:
+            pytest.skip(f"sshd could not start: {proc.stderr.read()!r}")
+        time.sleep(0.1)
+    else:
+        proc.kill()
+        proc.wait()
+        proc.stderr.close()
+        pytest.skip("sshd did not accept the test key")
+    yield f"{getpass.getuser()}@127.0.0.1", options
+    proc.kill()
+    proc.wait()
+    proc.stderr.close()
