@@ -116,6 +116,8 @@ class ProductFileRecord:
     request_id : BSD request id, else None
     run_id : Dagster run id, if any
     data_version : Dagster data version, default the sha256
+    needs_reprocessing : made with kernels that do not cover it (predicted orbit, extrapolated
+        clock, ``SPICE_ER``): better kernels will change it
     """
 
     path: Path
@@ -131,6 +133,7 @@ class ProductFileRecord:
     request_id: int | None = None
     run_id: str | None = None
     data_version: str | None = None
+    needs_reprocessing: bool = False
 
 
 def _now() -> datetime:
@@ -413,6 +416,16 @@ class Catalog:
         for product, path in rows:
             out.setdefault(product, []).append(Path(path))
         return out
+
+    def days_needing_reprocessing(self, level: str = "L1") -> dict[date, list[str]]:
+        """Partition days whose current files were made with kernels that do not cover them."""
+        sql = (
+            "SELECT partition_day, list(DISTINCT product ORDER BY product) FROM product_files"
+            " WHERE level = ? AND needs_reprocessing AND partition_day IS NOT NULL"
+            " GROUP BY partition_day ORDER BY partition_day"
+        )
+        rows = self._read(lambda c: c.execute(sql, [level.upper()]).fetchall())
+        return {day: list(products) for day, products in rows}
 
     def lb_tm_inputs(self, lb_path: Path | str) -> list[str]:
         """Names of the TM files recorded as inputs of an LB file, sorted."""
@@ -721,6 +734,7 @@ _PRODUCT_COLUMNS = (
     ("written_at", "TIMESTAMP"),
     ("run_id", "VARCHAR"),
     ("data_version", "VARCHAR"),
+    ("needs_reprocessing", "BOOLEAN"),
 )
 
 
@@ -778,7 +792,7 @@ def _apply_products(conn: duckdb.DuckDBPyConnection, op: dict[str, Any]) -> None
         conn,
         "product_files",
         _PRODUCT_COLUMNS,
-        [tuple(r[c] for c in names) for r in newest.values()],
+        [tuple(r.get(c) for c in names) for r in newest.values()],
         f"ON CONFLICT (path) DO UPDATE SET {updates} WHERE excluded.written_at >= product_files.written_at",
     )
 

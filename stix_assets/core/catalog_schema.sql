@@ -71,8 +71,11 @@ CREATE TABLE IF NOT EXISTS product_files (
     inputs VARCHAR[],
     written_at TIMESTAMP NOT NULL,
     run_id VARCHAR,
-    data_version VARCHAR
+    data_version VARCHAR,
+    needs_reprocessing BOOLEAN DEFAULT false  -- L1+: made with kernels that do not cover it fully
 );
+-- catalogs created before the column existed
+ALTER TABLE product_files ADD COLUMN IF NOT EXISTS needs_reprocessing BOOLEAN DEFAULT false;
 
 -- Which TM files fed which LB file (a union: LB files are merged, never shrunk).
 CREATE TABLE IF NOT EXISTS lb_inputs (

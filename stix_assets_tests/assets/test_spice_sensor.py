@@ -80,6 +80,8 @@ def test_new_orbit_kernel_rerequests_the_days_it_covers(tmp_path, testdata):
         assert "stix_conf_version" in meta
         assert meta["inputs"] == ["solo_L0_stix-hk-maxi_0660096000_V02.fits"]
         assert len(meta["files"][0]["sha256"]) == 64
+        # the catalog marks the day for reprocessing too (the file says so: no orbit coverage)
+        assert stix.catalog().days_needing_reprocessing("L1") == {DAY: ["hk_maxi"]}
 
         def tick(cursor):
             ctx = dg.build_sensor_context(

@@ -60,6 +60,7 @@ def file_records(
             inputs=tuple(getattr(r, "inputs", None) or getattr(r, "raw_files", ())),
             request_id=_request_id(r.request_id),
             run_id=run_id,
+            needs_reprocessing=bool(getattr(r, "needs_reprocessing", False)),
         )
         for r in results
     ]
