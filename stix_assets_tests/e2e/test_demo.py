@@ -1,7 +1,9 @@
 """The demo end to end: build the root, process it through the assets, serve the UI."""
 
 import json
+import shutil
 import socket
+import time
 import urllib.request
 from pathlib import Path
 
@@ -108,3 +110,35 @@ def test_demo_products_open_in_astropy_and_sunpy(demo):
     assert len(series) > 20_000  # a full day of 4 s bins
     # the simulated M-class-like flare: the 4-10 keV peak stands far above the quiet Sun
     assert series["4-10 keV"].max() > 50 * series["4-10 keV"].median()
+
+
+@pytest.mark.realdata
+def test_daemon_sensors_ingest_a_dropped_tm_file(demo, testdata):
+    # the operator's path: a new TM file in the inbox -> tm_inbox_sensor -> tm/raw ->
+    # tm_to_days_sensor -> LB, all driven by the real daemon (no direct materialize calls)
+    name = "PktTmRaw.hk-20201201.xml"  # ten real HK maxi packets of 2020-12-01
+    _url, procs = serve_demo(demo)
+    try:
+        shutil.copy(testdata / "tm" / name, demo.root.incoming / name)
+        deadline = time.monotonic() + 240
+        lb_key = dg.AssetKey(["lb", "hk_maxi"])
+        done = False
+        while time.monotonic() < deadline and not done:
+            time.sleep(5)
+            with dg.DagsterInstance.from_config(str(demo.dagster_home)) as instance:
+                ingested = instance.fetch_materializations(
+                    dg.AssetRecordsFilter(
+                        asset_key=dg.AssetKey(["tm", "raw"]), asset_partitions=[name]
+                    ),
+                    limit=1,
+                ).records
+                lb = instance.fetch_materializations(
+                    dg.AssetRecordsFilter(asset_key=lb_key, asset_partitions=["2020-12-01"]),
+                    limit=1,
+                ).records
+            done = bool(ingested and lb)
+        assert done, "the daemon's sensors did not carry the file to LB within 4 minutes"
+    finally:
+        stop_processes(procs)
+        (demo.root.incoming / name).unlink(missing_ok=True)
+    assert list((demo.root.archive / "LB/3/25/2").glob("solo_LB_stix-3-25-2_0660096000_V02.fits"))
