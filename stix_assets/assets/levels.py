@@ -34,11 +34,8 @@ from stix_assets.core.catalog import Catalog
 from stix_assets.core.ingest import index_tm_file
 from stix_assets.core.plots import markdown_image, plot_product
 from stix_assets.core.products.builders import BUILDERS
-from stix_assets.core.products.l0 import (
-    build_l0_day,
-    lb_files_for_day,
-    write_l0,
-)
+from stix_assets.core.products.l0 import build_l0_day, lb_files_for_day
+from stix_assets.core.products.l0_writer import write_l0
 from stix_assets.core.products.l1 import (
     build_l1_day,
     l0_files_for_day,

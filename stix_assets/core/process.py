@@ -32,8 +32,8 @@ from stix_assets.core.products.l0 import (
     build_l0_files,
     lb_files_for_day,
     split_by_day,
-    write_l0,
 )
+from stix_assets.core.products.l0_writer import write_l0
 from stix_assets.core.products.l1 import (
     L1FileResult,
     L1Issue,

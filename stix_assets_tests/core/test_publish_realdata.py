@@ -9,7 +9,8 @@ from astropy.io import fits
 from stix_assets.core.catalog import Catalog
 from stix_assets.core.idb import IdbStore
 from stix_assets.core.ingest import index_tm_file
-from stix_assets.core.products.l0 import build_l0_day, write_l0
+from stix_assets.core.products.l0 import build_l0_day
+from stix_assets.core.products.l0_writer import write_l0
 from stix_assets.core.products.lb import write_lb
 from stix_assets.core.publish import LocalTarget, PublishConfig, PublishFilters, publish_archive
 from stix_assets.core.spice import KernelStore, loaded_kernels

@@ -15,7 +15,8 @@ from stix_assets.core.catalog import Catalog, ProductFileRecord
 from stix_assets.core.compression import compress, decompress
 from stix_assets.core.idb import IdbStore
 from stix_assets.core.ingest import index_tm_file
-from stix_assets.core.products.l0 import build_l0_day, write_l0
+from stix_assets.core.products.l0 import build_l0_day
+from stix_assets.core.products.l0_writer import write_l0
 from stix_assets.core.products.lb import write_lb
 from stix_assets.demo import build_demo_root
 

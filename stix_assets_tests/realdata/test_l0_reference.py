@@ -30,7 +30,8 @@ from astropy.io import fits
 
 from stix_assets.core.idb import IdbStore
 from stix_assets.core.ingest import index_tm_file
-from stix_assets.core.products.l0 import build_l0_day, write_l0
+from stix_assets.core.products.l0 import build_l0_day
+from stix_assets.core.products.l0_writer import write_l0
 from stix_assets.core.products.lb import write_lb
 
 pytestmark = pytest.mark.realdata

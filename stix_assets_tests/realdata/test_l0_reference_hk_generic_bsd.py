@@ -31,7 +31,7 @@ from astropy.io import fits
 
 from stix_assets.core.idb import IdbStore
 from stix_assets.core.ingest import index_tm_file
-from stix_assets.core.products import l0
+from stix_assets.core.products import l0, l0_writer
 from stix_assets.core.products.lb import write_lb
 
 pytestmark = pytest.mark.realdata
@@ -74,7 +74,7 @@ def produced(request, testdata: Path, tmp_path_factory):
     products = []
     for p in built.products:
         products.extend([p] if p.spec.per_request else l0.split_by_day(p))
-    written = l0.write_l0(products, root, created=CREATED, software_version="test")
+    written = l0_writer.write_l0(products, root, created=CREATED, software_version="test")
     return dataset, root, written, waiting
 
 

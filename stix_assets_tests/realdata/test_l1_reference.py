@@ -39,7 +39,8 @@ from astropy.time import Time
 from stix_assets.core.idb import IdbStore
 from stix_assets.core.ingest import index_tm_file
 from stix_assets.core.products.builders import BUILDERS
-from stix_assets.core.products.l0 import build_l0_day, write_l0
+from stix_assets.core.products.l0 import build_l0_day
+from stix_assets.core.products.l0_writer import write_l0
 from stix_assets.core.products.l1 import build_l1_day, write_l1
 from stix_assets.core.products.lb import write_lb
 from stix_assets.core.products.registry import product_for

@@ -66,7 +66,8 @@ from stix_assets.core.fits import Card, read_fits, write_fits
 from stix_assets.core.idb import IdbStore, calibrate_parameter
 from stix_assets.core.products import l1_families
 from stix_assets.core.products.generic import column_name
-from stix_assets.core.products.l0 import L0Product, concat_products, l0_tables, scet_split
+from stix_assets.core.products.l0 import L0Product, concat_products, scet_split
+from stix_assets.core.products.l0_writer import l0_tables
 from stix_assets.core.products.registry import ProductSpec, product_for
 from stix_assets.core.spice import LoadedKernels
 from stix_assets.core.time import float_to_scet, scet_to_utc, sclk_extrapolated

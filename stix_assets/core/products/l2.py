@@ -49,7 +49,8 @@ from stix_assets.core.ephemeris import EPHEMERIS_COMMENTS, ephemeris_header
 from stix_assets.core.errors import ProductBuildError
 from stix_assets.core.fits import Card, write_fits
 from stix_assets.core.products.cal import calibrate_spectrum, ecc_config_dir, read_ecc_config
-from stix_assets.core.products.l0 import L0Product, l0_tables, scet_split
+from stix_assets.core.products.l0 import L0Product, scet_split
+from stix_assets.core.products.l0_writer import l0_tables
 from stix_assets.core.products.l1 import complete_name, read_l0_product
 from stix_assets.core.spice import LoadedKernels
 from stix_assets.core.time import scet_to_utc

@@ -22,7 +22,8 @@ from stix_assets.core.products.anc import (
     solve_aspect,
     write_anc_ephemeris,
 )
-from stix_assets.core.products.l0 import build_l0_day, write_l0
+from stix_assets.core.products.l0 import build_l0_day
+from stix_assets.core.products.l0_writer import write_l0
 from stix_assets.core.products.l1 import build_l1_day, write_l1
 from stix_assets.core.products.lb import write_lb
 from stix_assets.core.spice import KernelStore, loaded_kernels

@@ -14,13 +14,12 @@ from stix_assets.core.products.l0 import (
     L0Product,
     LbInput,
     concat_products,
-    l0_file_name,
     merge_tables,
     run_builder,
     scet_split,
     split_by_day,
-    write_l0,
 )
+from stix_assets.core.products.l0_writer import l0_file_name, write_l0
 from stix_assets.core.products.registry import product_by_key
 from stix_assets.core.tmtc import PacketBatch
 from stix_assets.core.tmtc.headers import HEADER_DTYPE

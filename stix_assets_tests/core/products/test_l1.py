@@ -151,7 +151,8 @@ def test_unloaded_kernels_are_an_error_and_nothing_is_written(testdata: Path, tm
     """A day whose kernels are not loaded fails before writing anything."""
     from stix_assets.core.idb import IdbStore
     from stix_assets.core.ingest import index_tm_file
-    from stix_assets.core.products.l0 import build_l0_day, write_l0
+    from stix_assets.core.products.l0 import build_l0_day
+    from stix_assets.core.products.l0_writer import write_l0
     from stix_assets.core.products.lb import write_lb
     from stix_assets.core.spice import KernelStore, loaded_kernels
 

@@ -15,7 +15,8 @@ from astropy.io import fits
 
 from stix_assets.core.errors import ProductBuildError
 from stix_assets.core.fits import write_fits
-from stix_assets.core.products.l0 import L0Product, l0_tables
+from stix_assets.core.products.l0 import L0Product
+from stix_assets.core.products.l0_writer import l0_tables
 from stix_assets.core.products.l2 import L2_PRODUCTS, build_l2_day, write_l2
 from stix_assets.core.products.registry import product_by_key
 from stix_assets.core.spice import KernelStore, loaded_kernels

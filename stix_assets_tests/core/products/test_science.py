@@ -7,7 +7,7 @@ import pytest
 
 from stix_assets.core.idb import IdbStore
 from stix_assets.core.ingest import index_tm_file
-from stix_assets.core.products import l0
+from stix_assets.core.products import l0, l0_writer
 from stix_assets.core.products.lb import write_lb
 from stix_assets.core.products.science import build_science_l0, plan_sequences
 from stix_assets.core.tmtc.sequences import FIRST, LAST, MIDDLE, STANDALONE
@@ -87,5 +87,5 @@ def test_every_bsd_family_builds_from_a_real_fragment(testdata: Path, tmp_path: 
     (prod,) = build_science_l0(done).products
     assert prod.n_rows > 0
     assert np.all(np.isfinite(prod.data["time"]))
-    written = l0.write_l0([prod], tmp_path / "out", created=CREATED, software_version="test")
+    written = l0_writer.write_l0([prod], tmp_path / "out", created=CREATED, software_version="test")
     assert len(written) == 1
