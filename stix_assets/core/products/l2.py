@@ -51,7 +51,7 @@ from stix_assets.core.fits import Card, write_fits
 from stix_assets.core.products.cal import calibrate_spectrum, ecc_config_dir, read_ecc_config
 from stix_assets.core.products.l0 import L0Product, scet_split
 from stix_assets.core.products.l0_writer import l0_tables
-from stix_assets.core.products.l1 import complete_name, read_l0_product
+from stix_assets.core.products.l1 import L1FileResult, L1Issue, complete_name, read_l0_product
 from stix_assets.core.spice import LoadedKernels
 from stix_assets.core.time import scet_to_utc
 
@@ -79,16 +79,8 @@ _CONTROL_EXTRA = ("ob_elut_name", "ecc_config_name")
 _SOOP = ("OBS_MODE", "OBS_TYPE", "OBS_ID", "SOOPNAME", "SOOPTYPE", "TARGET")
 
 
-@dataclass(frozen=True, slots=True)
-class L2Issue:
-    """An L1 file or spectrum that gave no L2/CAL product, and why."""
-
-    file: str
-    reason: str
-
-    def as_dict(self) -> dict[str, object]:
-        """Plain values for metadata."""
-        return dataclasses.asdict(self)
+L2Issue = L1Issue
+"""An L1 file or spectrum that gave no L2/CAL product, and why (the L1 issue type)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,29 +123,8 @@ class L2Build:
     issues: list[L2Issue]
 
 
-@dataclass(frozen=True, slots=True)
-class L2FileResult:
-    """One L2/CAL file written."""
-
-    path: Path
-    product_key: str
-    utc_day: date
-    request_id: str | None
-    sha256: str
-    n_rows: int
-    inputs: tuple[str, ...]
-
-    def as_metadata(self) -> dict[str, object]:
-        """Plain values for metadata and the catalog."""
-        return {
-            "path": str(self.path),
-            "product": self.product_key,
-            "utc_day": self.utc_day.isoformat(),
-            "request_id": self.request_id,
-            "rows": self.n_rows,
-            "sha256": self.sha256,
-            "inputs": list(self.inputs),
-        }
+L2FileResult = L1FileResult
+"""One L2/CAL file written (the L1 result type; ``request_id`` is always ``None``)."""
 
 
 def cal_file_name(utc_start: Time, utc_end: Time) -> str:
