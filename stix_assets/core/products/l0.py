@@ -97,8 +97,6 @@ logger = logging.getLogger(__name__)
 
 FINE = 65536.0
 STIXCORE_FINE = 65535.0
-ORIGIN = "STIX Team, FHNW"
-CREATOR = "stix-assets"
 
 
 # -- value objects ------------------------------------------------------------------------------

@@ -18,10 +18,9 @@ from numpy.typing import NDArray
 from stix_assets.core.archive import scet_day_start
 from stix_assets.core.errors import ProductBuildError
 from stix_assets.core.fits import Card, TableHdu, write_fits
+from stix_assets.core.products.header import common_cards
 from stix_assets.core.products.l0 import (
-    CREATOR,
     FINE,
-    ORIGIN,
     L0FileResult,
     L0Product,
     _stixcore_float,
@@ -92,25 +91,24 @@ def _primary_cards(
     rid = prod.request_id
     ssid = _ssid(prod)
     cards: list[Card] = [
-        ("FILENAME", name, "FITS filename"),
-        ("RAW_FILE", ";".join(prod.raw_files), "Raw filename(s)"),
-        ("PARENT", ";".join(prod.parents), "Source file current data"),
-        ("DATE", created.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3], "FITS file creation date in UTC"),
-        ("BLANK", 4294967295, "Value marking undefined pixels (before the applic"),
-        ("LEVEL", prod.level, "Processing level of the data"),
-        ("ORIGIN", ORIGIN, "FHNW"),
-        ("CREATOR", CREATOR, "FITS creation software"),
-        ("VERS_SW", software_version, "Version of SW that provided FITS file"),
-        ("VERS_CFG", config_version, "Version of the common instrument configuration"),
-        ("VERSION", f"{spec.processing_version:02d}", "Version of data product"),
-        ("OBSRVTRY", "Solar Orbiter", "Satellite name"),
-        ("TELESCOP", "SOLO/STIX", "Telescope/Sensor name"),
-        ("INSTRUME", "STIX", "Instrument name"),
-        ("STYPE", int(spec.service or 0), "Service Type"),
-        ("SSTYPE", int(spec.subtypes[0]) if spec.subtypes else 0, "Sub-service Type"),
-        ("SSID", ssid if ssid is not None else "", "Science Structure ID"),
-        ("SCI_RID", f"{rid[1]:010d}" if rid else "", "Science data request ID"),
-        ("SCI_TCC", f"{rid[0]:05d}" if rid else "", "Science data request TC packet seq. control"),
+        *common_cards(
+            file_name=name,
+            raw_files=prod.raw_files,
+            parents=prod.parents,
+            created=created,
+            level=prod.level,
+            software_version=software_version,
+            config_version=config_version,
+            version=spec.processing_version,
+            ids=(
+                int(spec.service or 0),
+                int(spec.subtypes[0]) if spec.subtypes else 0,
+                ssid if ssid is not None else "",
+                f"{rid[1]:010d}" if rid else "",
+                f"{rid[0]:05d}" if rid else "",
+            ),
+            parent_comment="Source file current data",
+        ),
         ("OBT_BEG", _stixcore_float(beg), "Start acquisition time in OBT"),
         ("OBT_END", _stixcore_float(end), "End acquisition time in OBT"),
         ("TIMESYS", "OBT", "System used for time keywords"),

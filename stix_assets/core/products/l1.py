@@ -66,6 +66,7 @@ from stix_assets.core.fits import Card, read_fits, write_fits
 from stix_assets.core.idb import IdbStore, calibrate_parameter
 from stix_assets.core.products import l1_families
 from stix_assets.core.products.generic import column_name
+from stix_assets.core.products.header import common_cards
 from stix_assets.core.products.l0 import L0Product, concat_products, scet_split
 from stix_assets.core.products.l0_writer import l0_tables
 from stix_assets.core.products.registry import ProductSpec, product_for
@@ -90,8 +91,6 @@ logger = logging.getLogger(__name__)
 
 FINE = 65536.0
 STIXCORE_FINE = 65535.0
-ORIGIN = "STIX Team, FHNW"
-CREATOR = "stix-assets"
 SOOP_KEYWORDS = (
     ("OBS_MODE", "Observation mode"),
     ("OBS_TYPE", "Encoded version of OBS_MODE"),
@@ -770,30 +769,21 @@ def _primary_cards(
 ) -> list[Card]:
     t = prod.tables
     spec = t.spec
-    stype, sstype, ssid, rid, tcc = prod.ids
     beg, end = t.time_range()
     timedel = np.asarray(t.data["timedel"], dtype=np.float64)
     dmin, dmax = t.data_range
     cards: list[Card] = [
-        ("FILENAME", prod.file_name, "FITS filename"),
-        ("RAW_FILE", ";".join(t.raw_files), "Raw filename(s)"),
-        ("PARENT", ";".join(t.parents), "Source file current data product"),
-        ("DATE", created.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3], "FITS file creation date in UTC"),
-        ("BLANK", 4294967295, "Value marking undefined pixels (before the applic"),
-        ("LEVEL", "L1", "Processing level of the data"),
-        ("ORIGIN", ORIGIN, "FHNW"),
-        ("CREATOR", CREATOR, "FITS creation software"),
-        ("VERS_SW", software_version, "Version of SW that provided FITS file"),
-        ("VERS_CFG", config_version, "Version of the common instrument configuration"),
-        ("VERSION", f"{spec.processing_version:02d}", "Version of data product"),
-        ("OBSRVTRY", "Solar Orbiter", "Satellite name"),
-        ("TELESCOP", "SOLO/STIX", "Telescope/Sensor name"),
-        ("INSTRUME", "STIX", "Instrument name"),
-        ("STYPE", stype, "Service Type"),
-        ("SSTYPE", sstype, "Sub-service Type"),
-        ("SSID", ssid, "Science Structure ID"),
-        ("SCI_RID", rid, "Science data request ID"),
-        ("SCI_TCC", tcc, "Science data request TC packet seq. control"),
+        *common_cards(
+            file_name=prod.file_name,
+            raw_files=t.raw_files,
+            parents=t.parents,
+            created=created,
+            level="L1",
+            software_version=software_version,
+            config_version=config_version,
+            version=spec.processing_version,
+            ids=prod.ids,
+        ),
         ("DATAMIN", _float_or_empty(dmin), "Minimum valid physical value"),
         ("DATAMAX", _float_or_empty(dmax), "Maximum valid physical value"),
         ("BUNIT", t.bunit, "Units of physical value, after application of BSCALE, BZERO"),

@@ -49,6 +49,7 @@ from stix_assets.core.ephemeris import EPHEMERIS_COMMENTS, ephemeris_header
 from stix_assets.core.errors import ProductBuildError
 from stix_assets.core.fits import Card, write_fits
 from stix_assets.core.products.cal import calibrate_spectrum, ecc_config_dir, read_ecc_config
+from stix_assets.core.products.header import common_cards
 from stix_assets.core.products.l0 import L0Product, scet_split
 from stix_assets.core.products.l0_writer import l0_tables
 from stix_assets.core.products.l1 import L1FileResult, L1Issue, complete_name, read_l0_product
@@ -72,8 +73,6 @@ logger = logging.getLogger(__name__)
 L2_PRODUCTS = ("cal_energy",)
 """Registry keys of the L1 families that have an L2-stage product (CAL for ``cal_energy``)."""
 CAL_PROCESSING_VERSION = 2
-ORIGIN = "STIX Team, FHNW"
-CREATOR = "stix-assets"
 _FINE, _STIXCORE_FINE = 65536.0, 65535.0
 _CONTROL_EXTRA = ("ob_elut_name", "ecc_config_name")
 _SOOP = ("OBS_MODE", "OBS_TYPE", "OBS_ID", "SOOPNAME", "SOOPTYPE", "TARGET")
@@ -297,25 +296,17 @@ def _cards(prod: L2Product, created: datetime, software: str, config: str) -> li
     it = np.asarray(t.control["integration_time"], np.float64)
     raws = sorted({r.decode("ascii").strip() for r in np.asarray(t.control["raw_file"]).tolist()})
     cards: list[Card] = [
-        ("FILENAME", prod.file_name, "FITS filename"),
-        ("RAW_FILE", ";".join(raws), "Raw filename(s)"),
-        ("PARENT", ";".join(t.parents), "Source file current data product"),
-        ("DATE", created.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3], "FITS file creation date in UTC"),
-        ("BLANK", 4294967295, "Value marking undefined pixels (before the applic"),
-        ("LEVEL", "CAL", "Processing level of the data"),
-        ("ORIGIN", ORIGIN, "FHNW"),
-        ("CREATOR", CREATOR, "FITS creation software"),
-        ("VERS_SW", software, "Version of SW that provided FITS file"),
-        ("VERS_CFG", config, "Version of the common instrument configuration"),
-        ("VERSION", f"{CAL_PROCESSING_VERSION:02d}", "Version of data product"),
-        ("OBSRVTRY", "Solar Orbiter", "Satellite name"),
-        ("TELESCOP", "SOLO/STIX", "Telescope/Sensor name"),
-        ("INSTRUME", "STIX", "Instrument name"),
-        ("STYPE", t.spec.service, "Service Type"),
-        ("SSTYPE", t.spec.subtypes[0], "Sub-service Type"),
-        ("SSID", t.spec.ssids[0], "Science Structure ID"),
-        ("SCI_RID", "", "Science data request ID"),
-        ("SCI_TCC", "", "Science data request TC packet seq. control"),
+        *common_cards(
+            file_name=prod.file_name,
+            raw_files=raws,
+            parents=t.parents,
+            created=created,
+            level="CAL",
+            software_version=software,
+            config_version=config,
+            version=CAL_PROCESSING_VERSION,
+            ids=(t.spec.service, t.spec.subtypes[0], t.spec.ssids[0], "", ""),
+        ),
         ("DATAMIN", 4.0, "Minimum valid physical value"),
         ("DATAMAX", 150.0, "Maximum valid physical value"),
         ("BUNIT", "keV", "Units of physical value, after application of BSCALE, BZERO"),

@@ -50,13 +50,13 @@ from stix_assets.core.archive import (
 from stix_assets.core.errors import ProductBuildError
 from stix_assets.core.fits import Card, TableHdu, read_fits, write_fits
 from stix_assets.core.ingest import TmIndex
+from stix_assets.core.products.header import CREATOR
 from stix_assets.core.products.registry import product_for
 
 __all__ = ["CREATOR", "LbFileResult", "write_lb"]
 
 logger = logging.getLogger(__name__)
 
-CREATOR = "stix-assets"
 _HEADER_VERSION = "00"  # STIXCore's LB header value (the file name carries V02)
 _HEADER_FIELDS = (
     "version",
