@@ -86,6 +86,9 @@ class StixSettings(dg.ConfigurableResource):
     settle_time_s: float | None = None
     idb_force_version: str | None = None
     idb_fallback_version: str | None = None
+    # daily products
+    sas_param_dir: str | None = None
+    sas_calib_file: str | None = None
 
     def settings(self) -> Settings:
         """The effective settings (resource config > ``STIX_*`` environment > TOML > default)."""

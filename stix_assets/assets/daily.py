@@ -17,6 +17,7 @@ from pathlib import Path
 import dagster as dg
 
 from stix_assets.assets._results import SOFTWARE_VERSION, conf_version, level_asset_key
+from stix_assets.core.aspect import SasParamsError, load_sas_params
 from stix_assets.core.catalog import Catalog, ProductFileRecord
 from stix_assets.core.flarelist import LightCurve, detect_flares, read_lightcurve, write_flarelist
 from stix_assets.core.plots import markdown_image
@@ -95,24 +96,38 @@ def _spec_deps(product: str) -> list[dg.AssetDep]:
     group_name=DAILY_GROUP,
     deps=_spec_deps("hk_maxi"),
     kinds={"fits"},
-    code_version="anc-2",
+    code_version="anc-3",
 )
 def anc_aspect(context: dg.AssetExecutionContext, stix: StixSettings) -> dg.MaterializeResult:
-    """ANC aspect ephemeris of one UTC day: SAS pointing offsets and SOLO position per HK report."""
+    """ANC aspect ephemeris of one UTC day: SAS pointing offsets and SOLO position per HK report.
+
+    The SAS parameter files come from the setting ``sas_param_dir``; without it the file is still
+    written (SPICE columns, report checks) with ``NO_SAS_PARAMS`` where a solution was possible.
+    """
     utc_day = dt.date.fromisoformat(context.partition_key)
     source = l1_daily_files(_catalog(stix), stix.archive_root(), utc_day, "hk_maxi", "hk-maxi")
     if source is None:
         raise dg.Failure(f"no L1 hk-maxi file for {utc_day}")
-    conf_dir = stix.settings().stix_conf_dir
+    settings = stix.settings()
+    params = None
+    if settings.sas_param_dir is not None:
+        try:
+            params = load_sas_params(settings.sas_param_dir, settings.sas_calib_file)
+        except SasParamsError as exc:
+            raise dg.Failure(f"SAS parameters unusable: {exc}") from exc
+    else:
+        context.log.warning("sas_param_dir not set: y_srf/z_srf are not computed (NO_SAS_PARAMS)")
     with loaded_kernels(stix.kernel_store()) as kernels:
         result = write_anc_ephemeris(
             source, stix.archive_root(), kernels, created=dt.datetime.now(dt.UTC),
-            software_version=SOFTWARE_VERSION, config_version=conf_version(conf_dir),
+            software_version=SOFTWARE_VERSION, config_version=conf_version(settings.stix_conf_dir),
+            sas_params=params,
         )  # fmt: skip
         spice_mk = kernels.spice_mk
     _record(stix, result.path, "ANC", "asp_ephemeris", utc_day, result.n_rows, (result.parent,))
     meta = result.as_metadata()
     meta["sas_errors"] = dg.MetadataValue.json(meta["sas_errors"])
+    meta["sas_params"] = dg.MetadataValue.json(dict(params.sources) if params else {})
     return dg.MaterializeResult(metadata={**meta, "spice_mk": spice_mk})
 
 

@@ -121,6 +121,11 @@ FIELDS: tuple[Field, ...] = (
     Field("idb_force_version", "idb", "force_version", "str", None, None, "force one IDB"),
     Field("idb_fallback_version", "idb", "fallback_version", "str", "2.26.34", None,
           "IDB used before the first history entry"),
+    # daily products
+    Field("sas_param_dir", "anc", "sas_param_dir", "path", None, None,
+          "STX-GSW SAS_param folder (apcoord_FM_circ.sav, SAS_calib_*.sav) for the aspect solution"),
+    Field("sas_calib_file", "anc", "sas_calib_file", "str", None, None,
+          "SAS calibration file in it (default: the newest SAS_calib_*.sav)"),
     # schedules (cron, UTC)
     Field("tm_sync_cron", "schedules", "tm_sync", "cron", "*/15 * * * *", None, "TM sync"),
     Field("spice_soop_sync_cron", "schedules", "spice_soop_sync", "cron", "*/15 * * * *", None,

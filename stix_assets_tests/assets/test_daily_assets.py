@@ -23,6 +23,7 @@ from stix_assets.assets.daily import (
     plots_ql_lightcurve,
 )
 from stix_assets.resources import StixSettings
+from stix_assets_tests.core.aspect.conftest import write_sas_param_dir
 from stix_assets_tests.core.test_flarelist import make_demo_l1
 
 
@@ -31,8 +32,9 @@ def demo(tmp_path_factory):
     return make_demo_l1(tmp_path_factory.mktemp("daily"))
 
 
-def _settings(root) -> StixSettings:
+def _settings(root, **extra: str) -> StixSettings:
     return StixSettings(
+        **extra,
         data_root=str(root.root),
         archive_dir=str(root.archive),
         idb_dir=str(root.idb_root),
@@ -63,14 +65,16 @@ def test_ll03_asset(demo):
     assert (demo.archive / "LL03/2024/05/15/QL").is_dir()
 
 
-def test_anc_asset(demo):
+def test_anc_asset(demo, tmp_path):
+    param_dir = write_sas_param_dir(tmp_path / "SAS_param")
+    stix = _settings(demo, sas_param_dir=str(param_dir))
     with dg.instance_for_test() as instance:
         result = dg.materialize(
-            [anc_aspect], instance=instance, partition_key="2024-05-14",
-            resources={"stix": _settings(demo)},
-        )  # fmt: skip
+            [anc_aspect], instance=instance, partition_key="2024-05-14", resources={"stix": stix}
+        )
     assert result.success
     meta = _metadata(result, ANC_ASPECT_KEY)
+    assert sorted(meta["sas_params"].value) == ["SAS_calib_20211005.sav", "apcoord_FM_circ.sav"]
     assert meta["rows"].value == 1350
     assert meta["path"].value.endswith(
         "ANC/2024/05/14/ASP/solo_ANC_stix-asp-ephemeris_20240514_V02U.fits"
@@ -78,6 +82,23 @@ def test_anc_asset(demo):
     assert meta["sas_errors"].value == {"SUN_TOO_FAR": 1350}
     row = _settings(demo).catalog().product_file(meta["path"].value)
     assert (row["level"], row["product"], row["n_rows"]) == ("ANC", "asp_ephemeris", 1350)
+
+
+def test_anc_asset_with_unusable_sas_params_writes_nothing(demo, tmp_path):
+    param_dir = write_sas_param_dir(tmp_path / "SAS_param")
+    (param_dir / "apcoord_FM_circ.sav").write_bytes(b"SR\x00\x04 truncated")
+    stix = _settings(demo, sas_param_dir=str(param_dir))
+    target = demo.archive / "ANC/2024/05/15/ASP/solo_ANC_stix-asp-ephemeris_20240515_V02U.fits"
+    before = target.stat().st_mtime_ns if target.exists() else None
+    with dg.instance_for_test() as instance:
+        result = dg.materialize(
+            [anc_aspect], instance=instance, partition_key="2024-05-15",
+            resources={"stix": stix}, raise_on_error=False,
+        )  # fmt: skip
+    assert not result.success
+    assert "SAS parameters unusable: not a readable IDL save file" in str(result.all_events)
+    assert "apcoord_FM_circ.sav" in str(result.all_events)
+    assert (target.stat().st_mtime_ns if target.exists() else None) == before
 
 
 def test_flarelist_asset(demo):

@@ -1,68 +1,31 @@
-"""ANC aspect ephemeris: the SAS inversion, demo HK maxi and the kit's real HK maxi (2020-12-01).
+"""ANC aspect ephemeris product: demo HK maxi and the kit's real HK maxi (2020-12-01).
 
-The aperture geometry and the diode calibration of STX-GSW are not available (binary IDL save
-files), so the inversion is tested as a round trip on the module's own optical model; the real
-and demo files check the product (columns, header, errors, SPICE columns).
+The aspect solution itself is tested in ``core/aspect``; here the product: columns, header,
+errors, SPICE columns, and what the header says about the SAS parameters used.
 """
 
+import shutil
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
 import pytest
+import spiceypy
 from astropy.io import fits
 
+from stix_assets.core.aspect import SAS_OPTICS, arm_signals, load_sas_params
 from stix_assets.core.idb import IdbStore
 from stix_assets.core.ingest import index_tm_file
-from stix_assets.core.products.anc import (
-    SAS_CONSTANTS,
-    anc_file_name,
-    calibrate_diodes,
-    model_signals,
-    solve_aspect,
-    write_anc_ephemeris,
-)
+from stix_assets.core.products.anc import anc_file_name, write_anc_ephemeris
 from stix_assets.core.products.l0 import build_l0_day
 from stix_assets.core.products.l0_writer import write_l0
 from stix_assets.core.products.l1 import build_l1_day, write_l1
 from stix_assets.core.products.lb import write_lb
 from stix_assets.core.spice import KernelStore, loaded_kernels
+from stix_assets_tests.core.aspect.conftest import write_sas_param_dir
 from stix_assets_tests.core.test_flarelist import make_demo_l1
 
 CREATED = datetime(2025, 1, 2, 3, 4, 5, tzinfo=UTC)
-_ARCSEC_PER_RAD = 206264.80624709636
-
-
-def _disc(rsol_m: float) -> float:
-    return rsol_m / SAS_CONSTANTS.focal_length_m * _ARCSEC_PER_RAD
-
-
-@pytest.mark.parametrize("rsol_m", [3.5e-3, 6.0e-3, 9.0e-3])  # ~0.7, 0.45, 0.3 AU
-def test_inversion_recovers_offsets(rsol_m):
-    rng = np.random.default_rng(3)
-    x_ab, x_cd = rng.uniform(-8e-4, 8e-4, 20), rng.uniform(-8e-4, 8e-4, 20)
-    signals = model_signals(x_ab, x_cd, rsol_m) * 2.5e-7  # any common scale
-    sol = solve_aspect(signals, np.full(20, _disc(rsol_m)), np.full(20, 64.0))
-    assert sol.sas_ok.all()
-    scale = SAS_CONSTANTS.arcsec_per_m
-    np.testing.assert_allclose(sol.y_srf, -(x_ab + x_cd) / np.sqrt(2) * scale, atol=0.5)
-    np.testing.assert_allclose(sol.z_srf, -(x_ab - x_cd) / np.sqrt(2) * scale, atol=0.5)
-
-
-def test_errors_per_report():
-    signals = model_signals(np.zeros(5), np.zeros(5), 5e-3)
-    disc = np.array([_disc(5e-3), _disc(2e-3), _disc(20e-3), np.nan, _disc(5e-3)])
-    duration = np.array([64.0, 64.0, 64.0, 64.0, 32.0])
-    sol = solve_aspect(signals, disc, duration)
-    assert sol.error.tolist() == [
-        "", "SUN_TOO_FAR", "SUN_TOO_BIG", "NO_SPICE", "SAS_DATA_WRONG_DURATION",
-    ]  # fmt: skip
-    assert np.isnan(sol.y_srf[1:]).all()
-
-
-def test_calibration_constants():
-    # (v / 16 - 0.06018 V) / 51100 Ohm, no bias, unit gain
-    np.testing.assert_allclose(calibrate_diodes(np.full((1, 4), 1.6)), (0.1 - 0.06018) / 51100)
 
 
 def _check_product(path: Path, utc_day: date, n_rows: int) -> fits.HDUList:
@@ -82,12 +45,21 @@ def _check_product(path: Path, utc_day: date, n_rows: int) -> fits.HDUList:
     return hdul
 
 
-def test_demo_hk_maxi(tmp_path_factory):
-    root = make_demo_l1(tmp_path_factory.mktemp("anc"))
+@pytest.fixture(scope="module")
+def demo_root(tmp_path_factory):
+    """The demo processed to L1 (both days), shared by the tests of this module."""
+    return make_demo_l1(tmp_path_factory.mktemp("anc"))
+
+
+def test_demo_hk_maxi(demo_root, tmp_path_factory):
+    root = demo_root
     hk = next((root.archive / "L1/2024/05/15/HK").glob("solo_L1_stix-hk-maxi_*.fits"))
     out = tmp_path_factory.mktemp("anc_out")
+    params = load_sas_params(write_sas_param_dir(out / "SAS_param"))
     with loaded_kernels(KernelStore(root.spice_kernels)) as kernels:  # SPK, no FK/CK
-        result = write_anc_ephemeris(hk, out, kernels, created=CREATED, software_version="t")
+        result = write_anc_ephemeris(
+            hk, out, kernels, created=CREATED, software_version="t", sas_params=params
+        )
     assert result.path == out / "ANC/2024/05/15/ASP/solo_ANC_stix-asp-ephemeris_20240515_V02U.fits"
     with _check_product(result.path, date(2024, 5, 15), 1350) as hdul:
         data = hdul["DATA"].data
@@ -100,6 +72,9 @@ def test_demo_hk_maxi(tmp_path_factory):
         np.testing.assert_allclose(np.linalg.norm(data["solo_loc_heeq_zxy"], axis=1), dist_km)
         assert np.isnan(data["roll_angle_rpy"]).all()  # no attitude kernel in the demo
         assert data["time_utc"][0].startswith("2024-05-15T00:0")
+        history = "\n".join(hdul[0].header["HISTORY"])
+        assert "SAS params: apcoord_FM_circ.sav sha256" in history
+        assert "SAS params: SAS_calib_20211005.sav sha256" in history
 
 
 @pytest.mark.realdata
@@ -126,6 +101,10 @@ def test_real_hk_maxi_2020_12_01(testdata, tmp_path):
         rsun_arc = fits.getheader(hk)["RSUN_ARC"]
         assert (np.abs(data["spice_disc_size"] - rsun_arc) < 0.5).all()
         assert set(data["sas_error"]) == {"SUN_TOO_FAR"}
+        # no SAS parameter files given: the header says the pointing was not computed
+        history = "\n".join(hdul[0].header["HISTORY"])
+        assert "no SAS parameter files configured" in history
+        assert "SAS params:" not in history
         dist_au = data["solo_loc_carrington_dist"] / 1.495978707e8
         assert ((dist_au > 0.85) & (dist_au < 0.9)).all()
         np.testing.assert_allclose(
@@ -139,3 +118,67 @@ def test_real_hk_maxi_2020_12_01(testdata, tmp_path):
         assert abs(lat) < 8
         utc = datetime.fromisoformat(data["time_utc"][0]).replace(tzinfo=UTC)
         assert utc - datetime(2020, 12, 1, tzinfo=UTC) < timedelta(days=1)
+
+
+_AU_KM = 1.495978707e8
+_GM_SUN = 1.32712440018e11
+
+
+def _near_sun_spk(path: Path, distance_au: float) -> None:
+    """Overwrite the demo SPK: SOLO on a circular orbit at ``distance_au``, the Earth at 1 AU."""
+    j2000 = datetime(2000, 1, 1, 12, tzinfo=UTC)
+    et0 = (datetime(2024, 5, 12, tzinfo=UTC) - j2000).total_seconds() + 69.184
+    ets = np.arange(et0, et0 + 6 * 86400.0, 3600.0)
+
+    def states(rp_km: float, inc_deg: float) -> np.ndarray:
+        elts = [rp_km, 0.0, np.radians(inc_deg), 0.0, 0.0, 0.0, et0, _GM_SUN]
+        return np.array([spiceypy.conics(elts, float(et)) for et in ets])
+
+    path.unlink()
+    handle = spiceypy.spkopn(str(path), "near-Sun test SPK", 0)
+    try:
+        for body, center, table in (
+            (10, 0, np.zeros((len(ets), 6))),
+            (399, 10, states(_AU_KM, 0.0)),
+            (-144, 10, states(distance_au * _AU_KM, 5.0)),
+        ):
+            spiceypy.spkw09(
+                handle, body, center, "ECLIPJ2000", float(ets[0]), float(ets[-1]),
+                f"TEST {body}", 7, len(ets), table.tolist(), ets.tolist(),
+            )  # fmt: skip
+    finally:
+        spiceypy.spkcls(handle)
+
+
+def test_pointing_recovered_through_the_product(demo_root, tmp_path_factory):
+    """Voltages made from known pointing offsets come back as y_srf/z_srf in the ANC file."""
+    root = demo_root
+    out = tmp_path_factory.mktemp("anc_sol_out")
+    kernel_dir = out / "kernels"
+    shutil.copytree(root.spice_kernels, kernel_dir)
+    _near_sun_spk(next((kernel_dir / "spk").glob("*.bsp")), 0.4)
+    params = load_sas_params(write_sas_param_dir(out / "SAS_param"))
+    hk = out / "solo_L1_stix-hk-maxi_20240515_V02U.fits"
+    shutil.copy(next((root.archive / "L1/2024/05/15/HK").glob("solo_L1_stix-hk-maxi_*.fits")), hk)
+    with fits.open(hk, mode="update") as hdul:
+        data = hdul["DATA"].data
+        n = len(data)
+        phase = np.linspace(0.0, 2 * np.pi, n)
+        x_m, y_m = 4e-4 * np.cos(phase), 3e-4 * np.sin(3 * phase)  # up to 150 arcsec
+        disc = np.degrees(np.arcsin(695700.0 / (0.4 * _AU_KM))) * 3600.0
+        rsol = SAS_OPTICS.image_radius_m(np.array([disc]))[0]
+        currents = arm_signals(x_m, y_m, rsol, params) / 1e-6 * 40e-9  # tens of nA
+        volts = 16 * ((currents * params.gain + params.bias_a) * 51100.0 + 0.06018)
+        for k, name in enumerate(("a0", "a1", "b0", "b1")):
+            data[f"hk_asp_photo{name}_v"] = volts[:, k]
+    with loaded_kernels(KernelStore(kernel_dir)) as kernels:
+        result = write_anc_ephemeris(
+            hk, out, kernels, created=CREATED, software_version="t", sas_params=params
+        )
+    assert result.n_ok == n  # 64 s reports all day; the last one repeats the previous spacing
+    with fits.open(result.path) as hdul:
+        table = hdul["DATA"].data
+        ok = table["sas_ok"]
+        np.testing.assert_allclose(table["spice_disc_size"], disc, rtol=2e-3)
+        np.testing.assert_allclose(table["y_srf"][ok], (y_m * 0.375e6)[ok], atol=1.0)
+        np.testing.assert_allclose(table["z_srf"][ok], (x_m * 0.375e6)[ok], atol=1.0)
