@@ -6,7 +6,7 @@ multi-asset of one day), so a subprocess per step would only add start-up time.
 
 import dagster as dg
 
-from stix_assets.assets.daily import DAILY_ASSETS, DAILY_JOBS, DAILY_SCHEDULES
+from stix_assets.assets.daily import DAILY_ASSETS, DAILY_JOBS
 from stix_assets.assets.ingest import idb_versions, tm_raw
 from stix_assets.assets.levels import (
     L0_PRODUCTS,
@@ -19,7 +19,6 @@ from stix_assets.assets.levels import (
 from stix_assets.assets.publish import (
     PUBLISH_ASSETS,
     PUBLISH_JOBS,
-    PUBLISH_SCHEDULES,
     PublishSettings,
 )
 from stix_assets.assets.sync import SYNC_ASSETS, SYNC_JOBS
@@ -27,7 +26,7 @@ from stix_assets.checks import LB_CHECKS, checks_for_level
 from stix_assets.jobs import ingest_job, l0_job, l1_job, lb_job, reprocess_job
 from stix_assets.partitions import scet_days, utc_days
 from stix_assets.resources import StixSettings
-from stix_assets.schedules import SYNC_SCHEDULES
+from stix_assets.schedules import configured_schedules
 from stix_assets.sensors import (
     spice_kernel_sensor,
     stix_automation_sensor,
@@ -55,7 +54,8 @@ defs = dg.Definitions(
     ],
     asset_checks=[*LB_CHECKS, *L0_CHECKS, *L1_CHECKS],
     sensors=[tm_inbox_sensor, tm_to_days_sensor, spice_kernel_sensor, stix_automation_sensor],
-    schedules=[*SYNC_SCHEDULES, *DAILY_SCHEDULES, *PUBLISH_SCHEDULES],
+    # cron times of the TOML file / STIX_*_CRON, read when the code location loads
+    schedules=configured_schedules(),
     jobs=[
         ingest_job,
         lb_job,

@@ -12,10 +12,13 @@ schedule                   default cron      replaces
 A tick requests one run with run key ``<schedule>:<tick time>`` (a repeated tick is deduplicated)
 and skips while a run of the same job is queued or in progress, so a slow sync never piles up
 runs. The cron times come from the settings (``[schedules]`` in the TOML file, ``STIX_*_CRON``):
-`build_sync_schedules` takes them; `SYNC_SCHEDULES` uses the defaults. Dagster reads a schedule's
-cron when the code location loads, so a changed cron needs a reload of the code location.
+`build_sync_schedules` takes them, `SYNC_SCHEDULES` uses the defaults, and `configured_schedules`
+builds every schedule of the code location (sync, daily products, SOAR publishing) from the
+settings in effect when the code location loads (``STIX_CONFIG`` and the environment). Dagster
+reads a schedule's cron only then, so a changed cron needs a reload of the code location.
 """
 
+import os
 from collections.abc import Mapping
 
 import dagster as dg
@@ -23,15 +26,24 @@ from dagster._core.definitions.unresolved_asset_job_definition import (
     UnresolvedAssetJobDefinition,
 )
 
+from stix_assets.assets.daily import build_daily_schedule, flarelist_schedule
+from stix_assets.assets.publish import build_publish_schedule
 from stix_assets.assets.sync import (
     sync_archive_mirror_job,
     sync_spice_soop_job,
     sync_stix_conf_job,
     sync_tm_job,
 )
-from stix_assets.core.config import FIELDS
+from stix_assets.core.config import FIELDS, load_settings
 
-__all__ = ["ACTIVE_STATUSES", "SYNC_SCHEDULES", "build_sync_schedules", "job_is_busy"]
+__all__ = [
+    "ACTIVE_STATUSES",
+    "SYNC_SCHEDULES",
+    "build_schedules",
+    "build_sync_schedules",
+    "configured_schedules",
+    "job_is_busy",
+]
 
 ACTIVE_STATUSES = [
     dg.DagsterRunStatus.QUEUED,
@@ -48,7 +60,7 @@ _JOBS = {
     "stix_conf_sync_cron": sync_stix_conf_job,
     "archive_mirror_cron": sync_archive_mirror_job,
 }
-_DEFAULT_CRONS = {f.name: f.default for f in FIELDS if f.name in _JOBS}
+_DEFAULT_CRONS = {f.name: f.default for f in FIELDS if f.name.endswith("_cron")}
 
 
 def job_is_busy(instance: dg.DagsterInstance, job_name: str) -> bool:
@@ -96,3 +108,36 @@ def build_sync_schedules(crons: Mapping[str, str] | None = None) -> list[dg.Sche
 
 
 SYNC_SCHEDULES = build_sync_schedules()
+
+
+def build_schedules(crons: Mapping[str, str] | None = None) -> list[dg.ScheduleDefinition]:
+    """Every schedule of the code location with the given cron times (setting name -> cron).
+
+    The sync schedules, ``daily_products_schedule`` (``daily_cron``), ``flarelist_schedule`` (30
+    minutes after the daily products by default; fixed) and ``publish_schedule``
+    (``publish_cron``).
+    """
+    crons = crons or {}
+
+    def cron(name: str) -> str:
+        return str(crons.get(name) or _DEFAULT_CRONS[name])
+
+    return [
+        *build_sync_schedules(crons),
+        build_daily_schedule(cron("daily_cron")),
+        flarelist_schedule,
+        build_publish_schedule(cron("publish_cron")),
+    ]
+
+
+def configured_schedules(env: Mapping[str, str] | None = None) -> list[dg.ScheduleDefinition]:
+    """`build_schedules` with the crons of the TOML file (``STIX_CONFIG``) and the environment.
+
+    Raises
+    ------
+    ConfigError
+        If the TOML file is unreadable or a cron is invalid: the code location does not load, and
+        the UI shows the message, rather than running on times nobody configured.
+    """
+    settings = load_settings(config_file=None, env=os.environ if env is None else env)
+    return build_schedules({k: v for k, v in settings.values.items() if k.endswith("_cron")})

@@ -6,8 +6,9 @@ import dagster as dg
 import pytest
 
 from stix_assets.assets.sync import SYNC_ASSETS, SYNC_JOBS
+from stix_assets.core.config import ConfigError
 from stix_assets.resources import StixSettings
-from stix_assets.schedules import SYNC_SCHEDULES, build_sync_schedules
+from stix_assets.schedules import SYNC_SCHEDULES, build_sync_schedules, configured_schedules
 
 SCHEDULES = {s.name: s for s in SYNC_SCHEDULES}
 EXPECTED = {
@@ -103,3 +104,24 @@ def test_cron_times_come_from_the_settings():
     by_name = {s.name: s.cron_schedule for s in schedules}
     assert by_name["sync_tm_schedule"] == "*/5 * * * *"
     assert by_name["sync_archive_mirror_schedule"] == "0 */6 * * *"
+
+
+def test_configured_crons_reach_every_schedule(tmp_path):
+    toml = tmp_path / "stix.toml"
+    toml.write_text('[schedules]\npublish = "30 4 * * *"\ntm_sync = "*/5 * * * *"\n')
+    env = {"STIX_CONFIG": str(toml), "STIX_DAILY_CRON": "0 9 * * *"}
+    crons = {s.name: s.cron_schedule for s in configured_schedules(env)}
+    assert crons == {
+        "sync_tm_schedule": "*/5 * * * *",  # TOML
+        "sync_spice_soop_schedule": "*/15 * * * *",  # default
+        "sync_stix_conf_schedule": "10 */4 * * *",
+        "sync_archive_mirror_schedule": "0 */6 * * *",
+        "daily_products_schedule": "0 9 * * *",  # environment
+        "flarelist_schedule": "30 8 * * *",
+        "publish_schedule": "30 4 * * *",  # TOML
+    }
+
+
+def test_invalid_cron_stops_the_code_location(tmp_path):
+    with pytest.raises(ConfigError, match="daily"):
+        configured_schedules({"STIX_DAILY_CRON": "every morning"})

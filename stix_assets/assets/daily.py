@@ -1,8 +1,10 @@
 """Daily products: ANC aspect ephemeris, LL03 quick-look plots (per UTC day), L3 flare list (month).
 
 STIXCore ran these from its 08:00 cron (``pipeline_daily.py``); here ``daily_products_schedule``
-requests yesterday's partitions of ``anc/aspect`` and ``plots/ql_lightcurve`` at 08:00 UTC, and the
-current month's ``l3/flarelist``. Inputs are the L1 files of the day, taken from the catalog
+requests, at 08:00 UTC, the ``anc/aspect`` and ``plots/ql_lightcurve`` partitions of every day whose
+L1 input is newer than its product, under STIXCore's candidate rules
+(`stix_assets.core.daily_candidates`), and ``flarelist_schedule`` the current month's
+``l3/flarelist``. Inputs are the L1 files of the day, taken from the catalog
 (``product_files``) or, when the catalog has none, from the archive folder
 ``L1/<YYYY>/<MM>/<DD>/<TYPE>/``.
 """
@@ -19,11 +21,12 @@ import dagster as dg
 from stix_assets.assets._results import SOFTWARE_VERSION, conf_version, level_asset_key
 from stix_assets.core.aspect import SasParamsError, load_sas_params
 from stix_assets.core.catalog import Catalog, ProductFileRecord
+from stix_assets.core.daily_candidates import ANC_RULE, LL03_RULE, daily_candidates
 from stix_assets.core.flarelist import LightCurve, detect_flares, read_lightcurve, write_flarelist
 from stix_assets.core.plots import markdown_image
 from stix_assets.core.products.anc import write_anc_ephemeris
 from stix_assets.core.products.ll03 import write_ll03
-from stix_assets.core.spice import loaded_kernels
+from stix_assets.core.spice import latest_meta_kernels, loaded_kernels
 from stix_assets.partitions import utc_days, utc_months
 from stix_assets.resources import StixSettings
 
@@ -35,6 +38,7 @@ __all__ = [
     "FLARELIST_KEY",
     "LL03_KEY",
     "anc_aspect",
+    "build_daily_schedule",
     "daily_products_job",
     "daily_products_schedule",
     "flarelist_job",
@@ -228,17 +232,61 @@ flarelist_job = dg.define_asset_job(
 )
 
 
-@dg.schedule(
-    cron_schedule="0 8 * * *",
-    job=daily_products_job,
-    execution_timezone="UTC",
-    name="daily_products_schedule",
-)
-def daily_products_schedule(context: dg.ScheduleEvaluationContext) -> dg.RunRequest:
-    """At 08:00 UTC: yesterday's ANC and LL03 partitions (the L1 day is complete by then)."""
-    now = context.scheduled_execution_time or dt.datetime.now(dt.UTC)
-    day = (now.astimezone(dt.UTC) - dt.timedelta(days=1)).date()
-    return dg.RunRequest(run_key=f"daily-{day.isoformat()}", partition_key=day.isoformat())
+MAX_DAILY_REQUESTS = 60
+"""Runs one tick of the daily schedule requests per product (newest days first); a larger backlog
+(the first run on an old archive) continues on the next ticks, or by a backfill."""
+
+
+def build_daily_schedule(cron: str = "0 8 * * *") -> dg.ScheduleDefinition:
+    """The daily products schedule at ``cron`` (UTC; setting ``[schedules] daily``)."""
+
+    @dg.schedule(
+        cron_schedule=cron,
+        job=daily_products_job,
+        execution_timezone="UTC",
+        name="daily_products_schedule",
+    )
+    def daily_products_schedule(
+        context: dg.ScheduleEvaluationContext, stix: StixSettings
+    ) -> dg.SkipReason | list[dg.RunRequest]:
+        """ANC and LL03 for every day whose L1 input is newer than its product.
+
+        STIXCore's daily candidate rules (`stix_assets.core.daily_candidates`): ANC waits until the
+        flown meta-kernel is dated a day after the data end, LL03 until the day is complete (or a month
+        old). One run per product and day; the run key carries the tick, so a failed day is retried on
+        the next tick.
+        """
+        catalog = _catalog(stix)
+        if catalog is None:
+            return dg.SkipReason(f"no catalog at {stix.catalog_file()}: nothing processed yet")
+        now = context.scheduled_execution_time or dt.datetime.now(dt.UTC)
+        flown, _ = latest_meta_kernels(stix.settings().kernel_dir)
+        flown_date = flown.mk_date if flown else None
+        tick = now.astimezone(dt.UTC).date().isoformat()
+        requests = []
+        for key, rule in ((ANC_ASPECT_KEY, ANC_RULE), (LL03_KEY, LL03_RULE)):
+            days = daily_candidates(catalog, rule, flown_mk_date=flown_date, now=now)
+            if len(days) > MAX_DAILY_REQUESTS:
+                context.log.info(
+                    "%s: %d days due, %d requested (newest first)",
+                    key.to_user_string(), len(days), MAX_DAILY_REQUESTS,
+                )  # fmt: skip
+            requests.extend(
+                dg.RunRequest(
+                    run_key=f"daily:{tick}:{key.to_user_string()}:{day.isoformat()}",
+                    partition_key=day.isoformat(),
+                    asset_selection=[key],
+                )
+                for day in sorted(days, reverse=True)[:MAX_DAILY_REQUESTS]
+            )
+        if not requests:
+            return dg.SkipReason(f"no day needs ANC or LL03 (flown meta-kernel {flown_date})")
+        return requests
+
+    return daily_products_schedule
+
+
+daily_products_schedule = build_daily_schedule()
 
 
 @dg.schedule(

@@ -41,6 +41,7 @@ __all__ = [
     "PUBLISH_JOBS",
     "PUBLISH_SCHEDULES",
     "PublishSettings",
+    "build_publish_schedule",
     "publish_job",
     "soar_delivery",
     "soar_delivery_schedule",
@@ -193,25 +194,34 @@ def plan_publish_days(
     return sorted(d for d in days if d is not None)
 
 
-@dg.schedule(
-    cron_schedule="0 5 * * *", job=publish_job, execution_timezone="UTC", name="publish_schedule"
-)
-def soar_delivery_schedule(
-    context: dg.ScheduleEvaluationContext, stix: StixSettings, soar: PublishSettings
-) -> list[dg.RunRequest] | dg.SkipReason:
-    """At 05:00 UTC, one run per UTC day with files due for SOAR delivery."""
-    now = context.scheduled_execution_time or datetime.now(UTC)
-    catalog = Catalog(
-        stix.catalog_file(), lock_timeout_s=soar.lock_timeout_s, read_timeout_s=soar.lock_timeout_s
+def build_publish_schedule(cron: str = "0 5 * * *") -> dg.ScheduleDefinition:
+    """The SOAR delivery schedule at ``cron`` (UTC; setting ``[schedules] publish``)."""
+
+    @dg.schedule(
+        cron_schedule=cron, job=publish_job, execution_timezone="UTC", name="publish_schedule"
     )
-    days = plan_publish_days(stix.archive_root(), catalog, soar, now=now)
-    if not days:
-        return dg.SkipReason("no files due for SOAR delivery")
-    tick = now.strftime("%Y%m%dT%H%M")
-    return [
-        dg.RunRequest(run_key=f"soar-{d.isoformat()}-{tick}", partition_key=d.isoformat())
-        for d in days
-    ]
+    def soar_delivery_schedule(
+        context: dg.ScheduleEvaluationContext, stix: StixSettings, soar: PublishSettings
+    ) -> list[dg.RunRequest] | dg.SkipReason:
+        """One run per UTC day with files due for SOAR delivery."""
+        now = context.scheduled_execution_time or datetime.now(UTC)
+        catalog = Catalog(
+            stix.catalog_file(), lock_timeout_s=soar.lock_timeout_s,
+            read_timeout_s=soar.lock_timeout_s,
+        )  # fmt: skip
+        days = plan_publish_days(stix.archive_root(), catalog, soar, now=now)
+        if not days:
+            return dg.SkipReason("no files due for SOAR delivery")
+        tick = now.strftime("%Y%m%dT%H%M")
+        return [
+            dg.RunRequest(run_key=f"soar-{d.isoformat()}-{tick}", partition_key=d.isoformat())
+            for d in days
+        ]
+
+    return soar_delivery_schedule
+
+
+soar_delivery_schedule = build_publish_schedule()
 
 
 PUBLISH_ASSETS = [soar_delivery]

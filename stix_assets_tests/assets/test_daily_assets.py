@@ -24,6 +24,7 @@ from stix_assets.assets.daily import (
 )
 from stix_assets.resources import StixSettings
 from stix_assets_tests.core.aspect.conftest import write_sas_param_dir
+from stix_assets_tests.core.test_daily_candidates import record
 from stix_assets_tests.core.test_flarelist import make_demo_l1
 
 
@@ -127,14 +128,46 @@ def test_missing_day_fails_clearly(demo):
     assert "no L1 ql-lightcurve file for 2024-06-01" in str(result.all_events)
 
 
-def test_schedules_request_yesterday():
+def test_daily_schedule_requests_due_days(tmp_path):
+    stix = StixSettings(data_root=str(tmp_path))
+    catalog = stix.catalog()
+    written = dt.datetime(2024, 5, 31, tzinfo=dt.UTC)
+    for day in (dt.date(2024, 5, 29), dt.date(2024, 5, 30), dt.date(2024, 5, 31)):
+        record(catalog, "L1", "hk_maxi", day, written, 1350)
+        record(catalog, "L1", "ql_lightcurve", day, written, 21600)
+    mk = tmp_path / "spice/kernels/mk/solo_ANC_soc-flown-mk_V107_20240601_001.tm"
+    mk.parent.mkdir(parents=True)
+    mk.write_text("KPL/MK\n")
     context = dg.build_schedule_context(
-        scheduled_execution_time=dt.datetime(2024, 6, 1, 8, 0, tzinfo=dt.UTC)
+        scheduled_execution_time=dt.datetime(2024, 6, 1, 8, 0, tzinfo=dt.UTC),
+        resources={"stix": stix},
     )
-    request = daily_products_schedule(context)
-    assert request.partition_key == "2024-05-31"
-    assert request.run_key == "daily-2024-05-31"
-    assert flarelist_schedule(context).partition_key == "2024-05-01"
+    requests = daily_products_schedule(context)
+    wanted = {
+        # flown MK of 06-01: ANC only for data ending before 05-31 00:00 (MK date - 24 h)
+        ("anc/aspect", "2024-05-30"),
+        ("anc/aspect", "2024-05-29"),
+        ("plots/ql_lightcurve", "2024-05-31"),
+        ("plots/ql_lightcurve", "2024-05-30"),
+        ("plots/ql_lightcurve", "2024-05-29"),
+    }
+    got = {(r.asset_selection[0].to_user_string(), r.partition_key) for r in requests}
+    assert got == wanted
+    assert requests[0].run_key == "daily:2024-06-01:anc/aspect:2024-05-30"  # newest first
+    flare_context = dg.build_schedule_context(
+        scheduled_execution_time=dt.datetime(2024, 6, 1, 8, 30, tzinfo=dt.UTC)
+    )
+    assert flarelist_schedule(flare_context).partition_key == "2024-05-01"
+
+
+def test_daily_schedule_skips_without_catalog(tmp_path):
+    context = dg.build_schedule_context(
+        scheduled_execution_time=dt.datetime(2024, 6, 1, 8, 0, tzinfo=dt.UTC),
+        resources={"stix": StixSettings(data_root=str(tmp_path))},
+    )
+    result = daily_products_schedule(context)
+    assert isinstance(result, dg.SkipReason)
+    assert "no catalog" in result.skip_message
 
 
 def test_lists_load_in_definitions():
