@@ -77,11 +77,12 @@ class SasOptics:
 SAS_OPTICS = SasOptics()
 
 
-@lru_cache(maxsize=256)
-def solar_profile(rsol_um: int, optics: SasOptics = SAS_OPTICS) -> tuple[NDArray, NDArray]:
-    """Radial intensity of the solar image: (radius grid in m, relative intensity).
+@lru_cache(maxsize=64)
+def solar_profile(rsol_um: int, optics: SasOptics = SAS_OPTICS) -> NDArray[np.float64]:
+    """Radial intensity of the solar image at radii ``i * optics.profile_step_m``, i = 0, 1, ...
 
     ``rsol_um`` is the image radius in micrometres (an int, so that profiles are cached per um).
+    The profile covers ``profile_extent`` radii; beyond it there is no light.
     """
     rsol = rsol_um * 1e-6
     dx = optics.profile_step_m
@@ -94,4 +95,4 @@ def solar_profile(rsol_um: int, optics: SasOptics = SAS_OPTICS) -> tuple[NDArray
     prof = optics.halo_fraction * halo + (1.0 - optics.halo_fraction) * disc
     symmetric = np.concatenate([prof[:0:-1], prof])
     blurred = gaussian_filter1d(symmetric, optics.blur_sigma_m / dx, mode="nearest")
-    return r, blurred[len(prof) - 1 :]
+    return blurred[len(prof) - 1 :]

@@ -14,8 +14,7 @@ Method (facts read from STX-GSW ``stix/idl/processing/aspect``, own code):
    the image centre through the aperture centre, the chord length of the disc times the profile
    at that distance. An arm's signal is the sum over its apertures.
 4. **Inversion.** The image position ``(x, y)`` in the SAS frame solves
-   ``(A-B)/(A+B) = model`` and ``(C-D)/(C+D) = model`` by Gauss-Newton, all reports of one image
-   radius at once; no convergence within ``MAX_OFFSET_M``: ``NO_ASPECT_SOL``. STX-GSW instead
+   ``(A-B)/(A+B) = model`` and ``(C-D)/(C+D) = model`` by Gauss-Newton, all reports at once; no convergence within ``MAX_OFFSET_M``: ``NO_ASPECT_SOL``. STX-GSW instead
    looks up the differences ``A-B``, ``C-D`` (nA) in a pre-computed table (``SAS_simu.sav``), after
    fitting a common scale of the four currents to that table (``stx_auto_scale_sas_data``).
    Normalised differences do not depend on that common scale, so neither the table nor the
@@ -43,6 +42,7 @@ MAX_OFFSET_M = 1.5e-3
 """Largest image offset accepted as a solution (about 560 arcsec, far beyond any pointing)."""
 
 _CHORD_SAMPLES = 15
+_CONVERGED_M = 1e-10  # Gauss-Newton stops when every step is below this (0.04 milli-arcsec)
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,20 +74,60 @@ def calibrate_diodes(
     return (current - params.bias_a) / params.gain
 
 
+def _profile_table(rsol_m: NDArray, optics: SasOptics) -> tuple[NDArray, NDArray]:
+    """Profiles of the distinct image radii (rounded to 1 um) as one zero-padded table.
+
+    Returns ``(table, row)``: ``table[k]`` is the profile of the k-th distinct radius on the grid
+    ``i * profile_step_m``, ``row[j]`` the table row of report j.
+    """
+    keys, row = np.unique(np.round(np.asarray(rsol_m, np.float64) * 1e6).astype(np.int64),
+                          return_inverse=True)  # fmt: skip
+    profiles = [solar_profile(int(k), optics) for k in keys]
+    table = np.zeros((len(keys), max(len(p) for p in profiles) + 1))
+    for k, prof in enumerate(profiles):
+        table[k, : len(prof)] = prof
+    return table, row.ravel()
+
+
 def arm_signals(
-    x_m: NDArray, y_m: NDArray, rsol_m: float, params: SasParams, optics: SasOptics = SAS_OPTICS
+    x_m: NDArray,
+    y_m: NDArray,
+    rsol_m: float | NDArray,
+    params: SasParams,
+    optics: SasOptics = SAS_OPTICS,
 ) -> NDArray[np.float64]:
-    """Relative signals of arms A, B, C, D, shape (n, 4), for image positions (m) and radius (m)."""
-    r_grid, prof = solar_profile(round(rsol_m * 1e6), optics)
-    centre = np.stack([np.asarray(x_m, np.float64), np.asarray(y_m, np.float64)], axis=1)
+    """Relative signals of arms A, B, C, D, shape (n, 4), for image positions and radii (m).
+
+    ``rsol_m`` is one radius for all positions or one per position.
+    """
+    x_m = np.asarray(x_m, np.float64)
+    profiles = _profile_table(np.broadcast_to(rsol_m, x_m.shape), optics)
+    return _signals(x_m, np.asarray(y_m, np.float64), profiles, params, optics)
+
+
+def _signals(
+    x_m: NDArray,
+    y_m: NDArray,
+    profiles: tuple[NDArray, NDArray],
+    params: SasParams,
+    optics: SasOptics,
+) -> NDArray[np.float64]:
+    table, row = profiles
+    last = table.shape[1] - 2
     frac = np.linspace(-0.5, 0.5, _CHORD_SAMPLES)
-    out = np.empty((len(centre), 4))
+    out = np.empty((len(x_m), 4))
     for k, arm in enumerate(params.arms):
         t = arm.diameter_m[:, None] * frac[None, :]  # (n_ap, samples) along the radial line
         half = arm.diameter_m[:, None] / 2
         chord = 2.0 * np.sqrt(np.clip(half**2 - t**2, 0.0, None)) * (t[:, 1:2] - t[:, 0:1])
-        rho = np.hypot(arm.x_m[None, :] - centre[:, 0:1], arm.y_m[None, :] - centre[:, 1:2])
-        values = np.interp(np.abs(rho[:, :, None] + t[None, :, :]), r_grid, prof, right=0.0)
+        rho = np.hypot(arm.x_m[None, :] - x_m[:, None], arm.y_m[None, :] - y_m[:, None])
+        pos = np.abs(rho[:, :, None] + t[None, :, :]) / optics.profile_step_m
+        i0 = np.floor(pos).astype(np.int64)
+        w = pos - i0
+        outside = i0 > last  # beyond the profile: no light (the table ends in zeros)
+        i0 = np.minimum(i0, last)
+        prof = table[row[:, None, None], i0]
+        values = np.where(outside, 0.0, prof + w * (table[row[:, None, None], i0 + 1] - prof))
         out[:, k] = (values * chord[None, :, :]).sum(axis=(1, 2))
     return out
 
@@ -97,15 +137,14 @@ def _normalised(signals: NDArray) -> NDArray[np.float64]:
     return np.stack([(a - b) / (a + b), (c - d) / (c + d)], axis=1)
 
 
-def _solve_group(
-    obs: NDArray, rsol_m: float, params: SasParams, optics: SasOptics
-) -> NDArray[np.float64]:
-    """Gauss-Newton for (x, y) of reports sharing one image radius; NaN where it fails."""
+def _solve(obs: NDArray, rsol_m: NDArray, params: SasParams, optics: SasOptics) -> NDArray:
+    """Gauss-Newton for (x, y) of all reports at once; NaN where it fails."""
     pos = np.zeros((len(obs), 2))
     h = 1e-6
+    profiles = _profile_table(rsol_m, optics)  # once: the radii do not change while solving
 
     def residual(p: NDArray) -> NDArray:
-        return _normalised(arm_signals(p[:, 0], p[:, 1], rsol_m, params, optics)) - obs
+        return _normalised(_signals(p[:, 0], p[:, 1], profiles, params, optics)) - obs
 
     for _ in range(15):
         f0 = residual(pos)
@@ -118,6 +157,8 @@ def _solve_group(
         dy = (-jac[:, 1, 0] * f0[:, 0] + jac[:, 0, 0] * f0[:, 1]) / det
         step = np.clip(np.stack([dx, dy], axis=1), -2e-4, 2e-4)
         pos = np.clip(pos - step, -2 * MAX_OFFSET_M, 2 * MAX_OFFSET_M)
+        if np.all(np.abs(np.nan_to_num(step, nan=1.0)) < _CONVERGED_M):
+            break
     resid = residual(np.nan_to_num(pos))
     bad = ~np.all(np.isfinite(pos), axis=1) | (np.abs(resid).max(axis=1) > 1e-5)
     bad |= np.abs(pos).max(axis=1) > MAX_OFFSET_M
@@ -171,10 +212,6 @@ def solve_aspect(
     pos = np.full((len(currents), 2), np.nan)
     todo = np.flatnonzero(error == "")
     if params is not None and len(todo):
-        obs = _normalised(currents[todo])
-        keys = np.round(rsol[todo] * 1e6).astype(np.int64)
-        for key in np.unique(keys):
-            rows = keys == key
-            pos[todo[rows]] = _solve_group(obs[rows], key * 1e-6, params, optics)
+        pos[todo] = _solve(_normalised(currents[todo]), rsol[todo], params, optics)
     error[(error == "") & ~np.all(np.isfinite(pos), axis=1)] = "NO_ASPECT_SOL"
     return AspectSolution(pos[:, 1] * optics.arcsec_per_m, pos[:, 0] * optics.arcsec_per_m, error)
