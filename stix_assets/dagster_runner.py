@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import dagster as dg
+from dagster._core.storage.defs_state.base import set_defs_state_storage
 
 from stix_assets.assets._results import (
     TM_RAW_KEY,
@@ -113,17 +114,22 @@ def _materialize(
     partition_key: str,
     selection: Sequence[dg.AssetKey],
 ) -> tuple[DagsterRun, dg.ExecuteInProcessResult]:
-    result = dg.materialize(
-        _ASSETS,
-        instance=instance,
-        partition_key=partition_key,
-        selection=list(selection),
-        resources={"stix": stix},
-        tags={"stix/trigger": "cli"},
-        # the run's events go to the instance (UI); the terminal gets warnings and errors only
-        run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}},
-        raise_on_error=False,
-    )
+    # Dagster 1.13 resolves the Definitions against a context-global "defs state storage" that
+    # points at whichever instance was entered last; an instance entered elsewhere in the process
+    # and garbage-collected since leaves it dangling ("Attempted to resolve undefined
+    # DagsterInstance weakref"). Pin it to the instance this run is recorded on.
+    with set_defs_state_storage(instance.defs_state_storage):
+        result = dg.materialize(
+            _ASSETS,
+            instance=instance,
+            partition_key=partition_key,
+            selection=list(selection),
+            resources={"stix": stix},
+            tags={"stix/trigger": "cli"},
+            # the run's events go to the instance (UI); the terminal gets warnings and errors only
+            run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}},
+            raise_on_error=False,
+        )
     names = tuple("/".join(k.path) for k in selection)
     return DagsterRun(partition_key, names, result.run_id, result.success), result
 

@@ -279,3 +279,21 @@ def test_automation_carries_an_old_day_from_l0_to_l1(stix):
         # the UTC day and its neighbours read that SCET day's L0 file
         assert {"2020-11-30", day, "2020-12-02"} <= set(requested)
         assert second.get_requested_partitions(dg.AssetKey(["l1", "ql_lightcurve"])) == set()
+
+
+def test_dagster_runner_survives_a_dangling_defs_state_storage(stix):
+    """Dagster's current defs-state storage left pointing at a collected instance (as a context
+    entered elsewhere and never exited leaves it) must not break the runner's runs."""
+    import gc
+
+    from dagster._core.storage.defs_state.base import DefsStateStorage, _current_storage
+
+    with dg.instance_for_test() as other:
+        dangling = DefsStateStorage.get()
+    del other
+    gc.collect()
+    with dg.instance_for_test() as instance:
+        _current_storage.set(dangling)  # what the leaked context leaves behind
+        summary = materialize_tm_files([stix.incoming_path() / TM_NAME], stix, instance,
+                                       end_level="TM")  # fmt: skip
+        assert summary.success
