@@ -138,11 +138,11 @@ def test_daily_schedule_requests_due_days(tmp_path):
     mk = tmp_path / "spice/kernels/mk/solo_ANC_soc-flown-mk_V107_20240601_001.tm"
     mk.parent.mkdir(parents=True)
     mk.write_text("KPL/MK\n")
-    context = dg.build_schedule_context(
+    with dg.build_schedule_context(
         scheduled_execution_time=dt.datetime(2024, 6, 1, 8, 0, tzinfo=dt.UTC),
         resources={"stix": stix},
-    )
-    requests = daily_products_schedule(context)
+    ) as context:
+        requests = daily_products_schedule(context)
     wanted = {
         # flown MK of 06-01: ANC only for data ending before 05-31 00:00 (MK date - 24 h)
         ("anc/aspect", "2024-05-30"),
@@ -161,11 +161,11 @@ def test_daily_schedule_requests_due_days(tmp_path):
 
 
 def test_daily_schedule_skips_without_catalog(tmp_path):
-    context = dg.build_schedule_context(
+    with dg.build_schedule_context(
         scheduled_execution_time=dt.datetime(2024, 6, 1, 8, 0, tzinfo=dt.UTC),
         resources={"stix": StixSettings(data_root=str(tmp_path))},
-    )
-    result = daily_products_schedule(context)
+    ) as context:
+        result = daily_products_schedule(context)
     assert isinstance(result, dg.SkipReason)
     assert "no catalog" in result.skip_message
 
