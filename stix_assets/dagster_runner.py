@@ -29,6 +29,14 @@ from stix_assets.assets._results import (
     lb_asset_key,
     level_asset_key,
 )
+from stix_assets.assets.daily import (
+    ANC_ASPECT_KEY,
+    FLARELIST_KEY,
+    LL03_KEY,
+    anc_aspect,
+    l3_flarelist,
+    plots_ql_lightcurve,
+)
 from stix_assets.assets.ingest import idb_versions, tm_raw
 from stix_assets.assets.levels import L0_PRODUCTS, level_0, level_1, level_binary, spice_kernels
 from stix_assets.core.products.registry import PRODUCTS
@@ -36,7 +44,13 @@ from stix_assets.partitions import scet_day_key, scet_day_range, tm_files
 from stix_assets.resources import StixSettings
 from stix_assets.sensors import DayRequest, plan_days
 
-__all__ = ["DagsterRun", "DagsterRunSummary", "materialize_tm_files", "reprocess_days"]
+__all__ = [
+    "DagsterRun",
+    "DagsterRunSummary",
+    "materialize_daily_products",
+    "materialize_tm_files",
+    "reprocess_days",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -113,6 +127,7 @@ def _materialize(
     stix: StixSettings,
     partition_key: str,
     selection: Sequence[dg.AssetKey],
+    assets: Sequence[dg.AssetsDefinition | dg.AssetSpec] = _ASSETS,
 ) -> tuple[DagsterRun, dg.ExecuteInProcessResult]:
     # Dagster 1.13 resolves the Definitions against a context-global "defs state storage" that
     # points at whichever instance was entered last; an instance entered elsewhere in the process
@@ -120,7 +135,7 @@ def _materialize(
     # DagsterInstance weakref"). Pin it to the instance this run is recorded on.
     with set_defs_state_storage(instance.defs_state_storage):
         result = dg.materialize(
-            _ASSETS,
+            assets,
             instance=instance,
             partition_key=partition_key,
             selection=list(selection),
@@ -268,3 +283,28 @@ def reprocess_days(
             continue
         runs[level] = [_materialize(instance, settings, scet_day_key(d), keys)[0] for d in days]
     return DagsterRunSummary((), tuple(runs["LB"]), tuple(runs["L0"]), tuple(runs["L1"]))
+
+
+def materialize_daily_products(
+    days: Sequence[dt.date], settings: StixSettings, instance: dg.DagsterInstance
+) -> tuple[DagsterRun, ...]:
+    """ANC and LL03 of each UTC day, then the flare list of each month touched, as runs.
+
+    What ``daily_products_schedule`` and ``flarelist_schedule`` would request for these days; a
+    day without its L1 input gives a failed run, listed like any other.
+    """
+    daily = [
+        _materialize(
+            instance, settings, day.isoformat(), [ANC_ASPECT_KEY, LL03_KEY],
+            assets=[anc_aspect, plots_ql_lightcurve],
+        )[0]
+        for day in sorted(set(days))
+    ]  # fmt: skip
+    months = sorted({day.replace(day=1) for day in days})
+    monthly = [
+        _materialize(instance, settings, month.isoformat(), [FLARELIST_KEY], assets=[l3_flarelist])[
+            0
+        ]
+        for month in months
+    ]
+    return (*daily, *monthly)

@@ -23,7 +23,12 @@ from pathlib import Path
 
 import dagster as dg
 
-from stix_assets.dagster_runner import DagsterRunSummary, materialize_tm_files
+from stix_assets.dagster_runner import (
+    DagsterRun,
+    DagsterRunSummary,
+    materialize_daily_products,
+    materialize_tm_files,
+)
 from stix_assets.demo import build_demo_root
 from stix_assets.demo.root import DemoRoot
 from stix_assets.resources import StixSettings
@@ -64,6 +69,7 @@ class DemoResult:
     root: DemoRoot
     dagster_home: Path
     runs: DagsterRunSummary
+    daily_runs: tuple[DagsterRun, ...] = ()
 
 
 def demo_environment(root: DemoRoot, dagster_home: Path) -> dict[str, str]:
@@ -120,8 +126,12 @@ def run_demo(folder: Path, *, days: int = 2, clean: bool = False) -> DemoResult:
             if stamps.get(p.name) != (p.stat().st_mtime_ns, p.stat().st_size)
         ]
         runs = materialize_tm_files(todo, settings, instance, end_level="L1")
-    logger.info("demo processed root=%s runs=%s", root.root, runs)
-    return DemoResult(root, dagster_home, runs)
+        # the daily products (ANC, LL03, flare list) of the demo days that got new L1 files
+        demo_days = {DEMO_START + dt.timedelta(days=i) for i in range(days)}
+        fresh = {dt.date.fromisoformat(r.partition_key) for r in runs.l1_runs if r.success}
+        daily_runs = materialize_daily_products(sorted(fresh & demo_days), settings, instance)
+    logger.info("demo processed root=%s runs=%s daily=%d", root.root, runs, len(daily_runs))
+    return DemoResult(root, dagster_home, runs, daily_runs)
 
 
 def _free_port(preferred: int = 3000) -> int:

@@ -33,11 +33,27 @@ def test_demo_processes_every_file_into_lb(demo):
         assert hdul["CONTROL"].data["service_type"][0] == 21
 
 
+def test_demo_makes_the_daily_products_of_its_days(demo):
+    """ANC and LL03 per demo day, the flare list of the month: as runs, like the schedules."""
+    assert [r.partition_key for r in demo.daily_runs] == ["2024-05-14", "2024-05-15", "2024-05-01"]
+    assert all(r.success for r in demo.daily_runs)
+    archive = demo.root.archive
+    for day in ("2024/05/14", "2024/05/15"):
+        stamp = day.replace("/", "")
+        assert (archive / f"ANC/{day}/ASP/solo_ANC_stix-asp-ephemeris_{stamp}_V02U.fits").is_file()
+        assert len(list((archive / f"LL03/{day}/QL").glob("*.png"))) == 1
+    flarelists = list((archive / "L3").rglob("solo_L3_stix-flarelist-*.fits"))
+    assert len(flarelists) == 1
+    with fits.open(flarelists[0]) as hdul:
+        assert len(hdul["DATA"].data) == 1  # the simulated flare
+
+
 def test_rerun_is_idempotent(demo):
     before = {p: p.read_bytes() for p in (demo.root.archive / "LB").rglob("*.fits")}
     again = run_demo(demo.root.root, days=2)
     assert again.runs.tm_runs == ()
     assert again.runs.lb_runs == ()
+    assert again.daily_runs == ()
     after = {p: p.read_bytes() for p in (demo.root.archive / "LB").rglob("*.fits")}
     assert after == before
 
