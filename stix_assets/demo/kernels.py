@@ -123,11 +123,16 @@ def _kepler_states(elements: tuple[float, ...], ets: np.ndarray) -> np.ndarray:
     return np.array([spiceypy.conics([*elements, _GM_SUN], float(et)) for et in ets])
 
 
-def _write_spk(path: Path, et0: float, et1: float) -> None:
+def _write_spk(path: Path, et0: float, et1: float, solo: tuple[float, ...] | None = None) -> None:
+    """Sun, Earth and SOLO, sampled hourly over ``[et0, et1]``.
+
+    ``solo`` replaces the conic elements of the demo orbit (rp km, ecc, inc, lnode, argp, M0 rad,
+    epoch); tests use it for other distances from the Sun.
+    """
     path.unlink(missing_ok=True)
     ets = np.arange(et0, et1 + 3600.0, 3600.0)
     earth = (_AU_KM * (1 - 0.0167), 0.0167, 0.0, 0.0, math.radians(102.9), math.radians(357.5), 0.0)
-    solo = (
+    solo = solo or (
         0.33 * _AU_KM, 0.49, math.radians(4.0), math.radians(60.0), math.radians(20.0),
         math.radians(140.0), et0,
     )  # fmt: skip

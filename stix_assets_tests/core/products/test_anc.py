@@ -10,7 +10,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import spiceypy
 from astropy.io import fits
 
 from stix_assets.core.aspect import SAS_OPTICS, arm_signals, load_sas_params
@@ -22,6 +21,7 @@ from stix_assets.core.products.l0_writer import write_l0
 from stix_assets.core.products.l1 import build_l1_day, write_l1
 from stix_assets.core.products.lb import write_lb
 from stix_assets.core.spice import KernelStore, loaded_kernels
+from stix_assets.demo.kernels import _write_spk
 from stix_assets_tests.core.aspect.conftest import write_sas_param_dir
 from stix_assets_tests.core.test_flarelist import make_demo_l1
 
@@ -121,33 +121,14 @@ def test_real_hk_maxi_2020_12_01(testdata, tmp_path):
 
 
 _AU_KM = 1.495978707e8
-_GM_SUN = 1.32712440018e11
 
 
 def _near_sun_spk(path: Path, distance_au: float) -> None:
-    """Overwrite the demo SPK: SOLO on a circular orbit at ``distance_au``, the Earth at 1 AU."""
+    """Overwrite the demo SPK: SOLO on a circular orbit at ``distance_au`` (the demo's Earth)."""
     j2000 = datetime(2000, 1, 1, 12, tzinfo=UTC)
     et0 = (datetime(2024, 5, 12, tzinfo=UTC) - j2000).total_seconds() + 69.184
-    ets = np.arange(et0, et0 + 6 * 86400.0, 3600.0)
-
-    def states(rp_km: float, inc_deg: float) -> np.ndarray:
-        elts = [rp_km, 0.0, np.radians(inc_deg), 0.0, 0.0, 0.0, et0, _GM_SUN]
-        return np.array([spiceypy.conics(elts, float(et)) for et in ets])
-
-    path.unlink()
-    handle = spiceypy.spkopn(str(path), "near-Sun test SPK", 0)
-    try:
-        for body, center, table in (
-            (10, 0, np.zeros((len(ets), 6))),
-            (399, 10, states(_AU_KM, 0.0)),
-            (-144, 10, states(distance_au * _AU_KM, 5.0)),
-        ):
-            spiceypy.spkw09(
-                handle, body, center, "ECLIPJ2000", float(ets[0]), float(ets[-1]),
-                f"TEST {body}", 7, len(ets), table.tolist(), ets.tolist(),
-            )  # fmt: skip
-    finally:
-        spiceypy.spkcls(handle)
+    circular = (distance_au * _AU_KM, 0.0, np.radians(5.0), 0.0, 0.0, 0.0, et0)
+    _write_spk(path, et0, et0 + 6 * 86400.0, solo=circular)
 
 
 def test_pointing_recovered_through_the_product(demo_root, tmp_path_factory):
