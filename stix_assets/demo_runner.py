@@ -71,6 +71,16 @@ class DemoResult:
     runs: DagsterRunSummary
     daily_runs: tuple[DagsterRun, ...] = ()
 
+    @property
+    def success(self) -> bool:
+        """True when every level and daily-product run succeeded."""
+        return self.runs.success and all(r.success for r in self.daily_runs)
+
+    def summary(self) -> str:
+        """One line: the level runs, then the daily-product runs."""
+        ok = sum(r.success for r in self.daily_runs)
+        return f"{self.runs}, {ok}/{len(self.daily_runs)} daily-product runs"
+
 
 def demo_environment(root: DemoRoot, dagster_home: Path) -> dict[str, str]:
     """Environment that points the code location (and any child process) at the demo root."""

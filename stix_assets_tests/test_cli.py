@@ -471,8 +471,12 @@ def test_demo_progress_json_and_quiet(tmp_path):
     assert re.search(r"^\[7/7\] TM_BatchRequest\.PktTmRaw\..*: ok$", proc.stderr, re.M)
     assert re.search(r"^LB day 2024-05-14: ok, \d+ products written$", proc.stderr, re.M)
     assert re.search(r"^L0 day 2024-05-15: ok, \d+ products written$", proc.stderr, re.M)
+    assert re.search(r"^ANC/LL03 day 2024-05-15: ok, 2 products written$", proc.stderr, re.M)
+    assert re.search(r"^flare list month 2024-05-01: ok, 1 products written$", proc.stderr, re.M)
+    assert info["runs"].endswith(", 3/3 daily-product runs")
     again = run_cli("demo", root, "--quiet", check=0)
     assert again.stdout.splitlines() == [
-        f"demo root {root}: 0/0 TM files ingested, 0/0 LB days written, 0/0 L0 days written"
+        f"demo root {root}: 0/0 TM files ingested, 0/0 LB days written, 0/0 L0 days written, "
+        "0/0 daily-product runs"
     ]
     assert "[1/" not in again.stderr

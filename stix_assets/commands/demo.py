@@ -24,7 +24,9 @@ __all__ = ["add_parser", "run"]
 logger = logging.getLogger(__name__)
 
 _POLL_S = 0.5
-_LEVEL_NAMES = {"lb": "LB", "l0": "L0", "l1": "L1", "l2": "L2"}
+_LEVEL_NAMES = {
+    "lb": "LB", "l0": "L0", "l1": "L1", "l2": "L2", "anc": "ANC", "plots": "LL03", "l3": "flare list",
+}  # fmt: skip
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -116,7 +118,8 @@ class _RunWatcher(threading.Thread):
             self._progress.update(self._ingested, n, f"{partition}: {ok}", label="ingest")
             return
         level = "/".join(_LEVEL_NAMES.get(p, p) for p in sorted(prefixes)) or "run"
-        self._progress.step(f"{level} day {partition}: {ok}, {len(written)} products written")
+        period = "month" if prefixes == {"l3"} else "day"
+        self._progress.step(f"{level} {period} {partition}: {ok}, {len(written)} products written")
 
 
 def _asset_keys(instance: Any, run_id: str, event_type: str) -> list[tuple[str, ...]]:
@@ -152,8 +155,8 @@ def run(args: argparse.Namespace) -> int:
     info = {
         "root": str(result.root.root),
         "tm_files": len(result.root.tm_files),
-        "runs": str(result.runs),
-        "success": result.runs.success,
+        "runs": result.summary(),
+        "success": result.success,
         "archive": str(result.root.archive),
         "dagster_home": str(result.dagster_home),
     }
@@ -163,7 +166,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"demo root {info['root']}: {info['runs']}")
     else:
         print(f"demo root: {info['root']}\nprocessed: {info['runs']}\nproducts: {info['archive']}")
-    if not result.runs.success:
+    if not result.success:
         return 1
     if not args.serve:
         if not (args.quiet or args.json):
