@@ -14,6 +14,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -107,8 +108,13 @@ def _prepare_instance(dagster_home: Path) -> None:
             target.write_text(_PACKAGED_INSTANCE_YAML)
 
 
-def run_demo(folder: Path, *, days: int = 2, clean: bool = False) -> DemoResult:
+def run_demo(
+    folder: Path, *, days: int = 2, clean: bool = False, ready: threading.Event | None = None
+) -> DemoResult:
     """Build (or refresh) the demo root under ``folder`` and process it through the assets.
+
+    ``ready`` is set once the demo's instance is open (its storage created and migrated), so that
+    a reader may open it too without racing the initialisation.
 
     Raises
     ------
@@ -128,6 +134,8 @@ def run_demo(folder: Path, *, days: int = 2, clean: bool = False) -> DemoResult:
         kernel_dir=env["STIX_KERNEL_DIR"],
     )
     with dg.DagsterInstance.from_config(str(dagster_home)) as instance:
+        if ready is not None:
+            ready.set()
         # a rerun leaves unchanged files alone: nothing new to ingest, no new runs
         stamps = ingested_stamps(instance, [p.name for p in root.tm_files])
         todo = [

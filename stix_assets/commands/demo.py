@@ -55,11 +55,16 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
 class _RunWatcher(threading.Thread):
     """Report the demo's Dagster runs as they finish, read from the instance under the root.
 
-    The instance is opened only once `run_demo` has created its storage, and only read.
+    The instance is opened only once `run_demo` says its own instance is open (``ready``), and
+    only read: two processes or threads initialising one SQLite instance at the same moment can
+    both stamp its schema version, which leaves the instance unusable.
     """
 
-    def __init__(self, dagster_home: Path, incoming: Path, progress: Progress) -> None:
+    def __init__(
+        self, dagster_home: Path, incoming: Path, progress: Progress, ready: threading.Event
+    ) -> None:
         super().__init__(name="demo-progress", daemon=True)
+        self.ready = ready
         self._home = dagster_home
         self._incoming = incoming
         self._progress = progress
@@ -74,8 +79,8 @@ class _RunWatcher(threading.Thread):
         self.join()
 
     def run(self) -> None:
-        while not self._ready():
-            if self._done.wait(_POLL_S):
+        while not self.ready.wait(_POLL_S):
+            if self._done.is_set():
                 return
         import dagster as dg
 
@@ -83,10 +88,6 @@ class _RunWatcher(threading.Thread):
             while not self._done.wait(_POLL_S):
                 self._report(instance)
             self._report(instance)
-
-    def _ready(self) -> bool:
-        history = self._home / "history"
-        return (history / "runs.db").is_file() and (history / "runs" / "index.db").is_file()
 
     def _report(self, instance: Any) -> None:
         import dagster as dg
@@ -135,10 +136,10 @@ def _process(args: argparse.Namespace, progress: Progress) -> Any:
 
     root = args.folder.resolve()
     progress.step(f"demo root {root}: building {args.days} days of telemetry, then processing")
-    watcher = _RunWatcher(root / "dagster", root / "incoming", progress)
+    watcher = _RunWatcher(root / "dagster", root / "incoming", progress, threading.Event())
     watcher.start()
     try:
-        return run_demo(args.folder, days=args.days, clean=args.clean)
+        return run_demo(args.folder, days=args.days, clean=args.clean, ready=watcher.ready)
     finally:
         watcher.stop()
         progress.close()
