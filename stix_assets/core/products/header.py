@@ -5,11 +5,12 @@ comment changes once for every level.
 """
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 
 from stix_assets.core.fits import Card
+from stix_assets.core.products.l0 import stixcore_float
 
-__all__ = ["CREATOR", "ORIGIN", "common_cards"]
+__all__ = ["CREATOR", "ORIGIN", "common_cards", "creation_time", "obt_utc_cards"]
 
 ORIGIN = "STIX Team, FHNW"
 CREATOR = "stix-assets"
@@ -54,3 +55,34 @@ def common_cards(
         ("SCI_RID", rid, "Science data request ID"),
         ("SCI_TCC", tcc, "Science data request TC packet seq. control"),
     ]
+
+
+def obt_utc_cards(beg: float, end: float, utc: Sequence[str]) -> list[Card]:
+    """OBT_BEG ... DATE-END of L1 and later products.
+
+    ``beg``/``end`` are SCET seconds (written as STIXCore's float OBT); ``utc`` is the UTC start,
+    centre and end text.
+    """
+    return [
+        ("OBT_BEG", stixcore_float(beg), "Start of acquisition time in OBT"),
+        ("OBT_END", stixcore_float(end), "End of acquisition time in OBT"),
+        ("TIMESYS", "UTC", "System used for time keywords"),
+        ("DATE-OBS", utc[0], "Start of acquisition time in UTC"),
+        ("DATE-BEG", utc[0], "Start of acquisition time in UTC"),
+        ("DATE-AVG", utc[1], "Center of acquisition time in UTC"),
+        ("DATE-END", utc[2], "End of acquisition time in UTC"),
+    ]
+
+
+def creation_time(created: datetime) -> tuple[datetime, str]:
+    """A writer's creation time in UTC and the checksum-comment stamp made of it.
+
+    Raises
+    ------
+    ValueError
+        If ``created`` is naive: a file's DATE must not depend on the machine's time zone.
+    """
+    if created.tzinfo is None:
+        raise ValueError("created must be timezone-aware")
+    created = created.astimezone(UTC)
+    return created, created.strftime("%Y-%m-%dT%H:%M:%S")

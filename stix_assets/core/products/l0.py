@@ -68,6 +68,7 @@ from stix_assets.core.errors import PacketDecodeError, ProductBuildError
 from stix_assets.core.fits import Card, read_fits
 from stix_assets.core.idb import Idb, IdbStore, ParameterTable, decode_parameters
 from stix_assets.core.products.registry import PRODUCTS, ProductSpec, product_for
+from stix_assets.core.time import scet_to_float
 from stix_assets.core.tmtc import PacketBatch
 from stix_assets.core.tmtc.headers import HEADER_DTYPE, HEADER_SIZE, decode_headers
 from stix_assets.core.tmtc.pi1 import assign_pi1
@@ -91,12 +92,12 @@ __all__ = [
     "scet_float",
     "scet_split",
     "split_by_day",
+    "stixcore_float",
 ]
 
 logger = logging.getLogger(__name__)
 
 FINE = 65536.0
-STIXCORE_FINE = 65535.0
 
 
 # -- value objects ------------------------------------------------------------------------------
@@ -274,9 +275,9 @@ def scet_split(seconds: float) -> tuple[int, int]:
     return coarse, fine
 
 
-def _stixcore_float(seconds: float) -> float:
-    coarse, fine = scet_split(seconds)
-    return coarse + fine / STIXCORE_FINE
+def stixcore_float(seconds: float) -> float:
+    """SCET seconds as STIXCore writes them in ``OBT_BEG``/``OBT_END`` (fine / 65535, quirk 1)."""
+    return scet_to_float(*scet_split(seconds))
 
 
 def min_uint(values: NDArray | int) -> type[np.unsignedinteger]:
@@ -493,10 +494,7 @@ def _decode(
         issues.extend(L0Issue(name, q.packet_index, q.reason, q.packet_id) for q in table.rejected)
         if len(table):
             tables.append(table)
-            t = (
-                scet_float(h["scet_coarse"][table.rows], 0)
-                + h["scet_fine"][table.rows] / STIXCORE_FINE
-            )
+            t = scet_to_float(h["scet_coarse"][table.rows], h["scet_fine"][table.rows])
             ranges.append((version, float(t.min()), float(t.max())))
     params = merge_tables(tables) if tables else _empty_table(spid, batch.files)
     return params, versions, issues, tuple(ranges)

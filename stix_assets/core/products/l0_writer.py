@@ -9,7 +9,7 @@ deterministic (the same products and ``created`` give the same bytes).
 
 import logging
 from collections.abc import Iterable, Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 
 import numpy as np
@@ -18,13 +18,13 @@ from numpy.typing import NDArray
 from stix_assets.core.archive import scet_day_start
 from stix_assets.core.errors import ProductBuildError
 from stix_assets.core.fits import Card, TableHdu, write_fits
-from stix_assets.core.products.header import common_cards
+from stix_assets.core.products.header import common_cards, creation_time
 from stix_assets.core.products.l0 import (
     FINE,
     L0FileResult,
     L0Product,
-    _stixcore_float,
     scet_split,
+    stixcore_float,
 )
 from stix_assets.core.products.registry import ProductSpec
 
@@ -109,8 +109,8 @@ def _primary_cards(
             ),
             parent_comment="Source file current data",
         ),
-        ("OBT_BEG", _stixcore_float(beg), "Start acquisition time in OBT"),
-        ("OBT_END", _stixcore_float(end), "End acquisition time in OBT"),
+        ("OBT_BEG", stixcore_float(beg), "Start acquisition time in OBT"),
+        ("OBT_END", stixcore_float(end), "End acquisition time in OBT"),
         ("TIMESYS", "OBT", "System used for time keywords"),
         ("DATE-OBS", _scet_text(beg), "Depreciated, same as DATE-BEG"),
         ("DATE-BEG", _scet_text(beg), "Start time of observation"),
@@ -201,9 +201,7 @@ def write_l0(
     -------
     list of L0FileResult in file-name order
     """
-    if created.tzinfo is None:
-        raise ValueError("created must be timezone-aware")
-    created = created.astimezone(UTC)
+    created, stamp = creation_time(created)
     root = Path(archive_root)
     results = []
     for prod in products:
@@ -212,9 +210,7 @@ def write_l0(
         name = l0_file_name(prod)
         path = root / l0_directory(prod.spec, _ssid(prod)) / name
         cards = _primary_cards(prod, name, created, software_version, config_version)
-        sha = write_fits(
-            path, cards, l0_tables(prod), checksum_comment=created.strftime("%Y-%m-%dT%H:%M:%S")
-        )
+        sha = write_fits(path, cards, l0_tables(prod), checksum_comment=stamp)
         logger.info("l0 written file=%s rows=%d", name, prod.n_rows)
         results.append(
             L0FileResult(

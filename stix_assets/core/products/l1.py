@@ -66,12 +66,12 @@ from stix_assets.core.fits import Card, read_fits, write_fits
 from stix_assets.core.idb import IdbStore, calibrate_parameter
 from stix_assets.core.products import l1_families
 from stix_assets.core.products.generic import column_name
-from stix_assets.core.products.header import common_cards
+from stix_assets.core.products.header import common_cards, creation_time, obt_utc_cards
 from stix_assets.core.products.l0 import L0Product, concat_products, scet_split
 from stix_assets.core.products.l0_writer import l0_tables
 from stix_assets.core.products.registry import ProductSpec, product_for
 from stix_assets.core.spice import LoadedKernels
-from stix_assets.core.time import float_to_scet, scet_to_utc, sclk_extrapolated
+from stix_assets.core.time import float_to_scet, scet_to_float, scet_to_utc, sclk_extrapolated
 
 __all__ = [
     "L1Build",
@@ -90,7 +90,6 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 FINE = 65536.0
-STIXCORE_FINE = 65535.0
 SOOP_KEYWORDS = (
     ("OBS_MODE", "Observation mode"),
     ("OBS_TYPE", "Encoded version of OBS_MODE"),
@@ -333,7 +332,7 @@ def _stixcore_seconds(seconds: NDArray) -> NDArray[np.float64]:
     seconds = np.asarray(seconds, dtype=np.float64)
     coarse = np.floor(seconds)
     fine = np.rint((seconds - coarse) * FINE)
-    return coarse + fine / STIXCORE_FINE
+    return scet_to_float(coarse, fine)
 
 
 def _row_versions(
@@ -453,10 +452,7 @@ def _engineering(prod: L0Product, ssid: int | None, store: IdbStore) -> tuple[L0
         notes.extend(n)
     control_params = l1_families.raw_control_columns(prod.spec.key)
     if control_params:
-        t = (
-            np.asarray(control["scet_coarse"], np.float64)
-            + np.asarray(control["scet_fine"], np.float64) / STIXCORE_FINE
-        )
+        t = scet_to_float(control["scet_coarse"], control["scet_fine"])
         rows = _row_versions(t, prod.idb_versions)
         cols, units, n = calibrate_columns(control, control_params, rows, store)
         control.update(cols)
@@ -759,11 +755,6 @@ def _float_or_empty(value: float) -> float | str:
     return "" if value is None or np.isnan(value) else value
 
 
-def _stixcore_float(seconds: float) -> float:
-    coarse, fine = scet_split(seconds)
-    return coarse + fine / STIXCORE_FINE
-
-
 def _primary_cards(
     prod: L1Product, created: datetime, software_version: str, config_version: str
 ) -> list[Card]:
@@ -790,13 +781,7 @@ def _primary_cards(
         ("XPOSURE", float(timedel.min()) if len(timedel) else 0.0, "[s] shortest exposure time"),
         ("XPOMAX", float(timedel.max()) if len(timedel) else 0.0, "[s] maximum exposure time"),
         *((key, "none", comment) for key, comment in SOOP_KEYWORDS),
-        ("OBT_BEG", _stixcore_float(beg), "Start of acquisition time in OBT"),
-        ("OBT_END", _stixcore_float(end), "End of acquisition time in OBT"),
-        ("TIMESYS", "UTC", "System used for time keywords"),
-        ("DATE-OBS", prod.utc[0], "Start of acquisition time in UTC"),
-        ("DATE-BEG", prod.utc[0], "Start of acquisition time in UTC"),
-        ("DATE-AVG", prod.utc[1], "Center of acquisition time in UTC"),
-        ("DATE-END", prod.utc[2], "End of acquisition time in UTC"),
+        *obt_utc_cards(beg, end, prod.utc),
     ]
     cards.extend((k, v, EPHEMERIS_COMMENTS.get(k, "")) for k, v in prod.ephemeris.items())
     cards.extend(c for c in t.header if c[0] not in ("COMMENT", "HISTORY"))
@@ -829,9 +814,7 @@ def write_l1(
     -------
     list of L1FileResult in file-name order
     """
-    if created.tzinfo is None:
-        raise ValueError("created must be timezone-aware")
-    created = created.astimezone(UTC)
+    created, stamp = creation_time(created)
     root = Path(archive_root)
     results = []
     for prod in products:
@@ -843,7 +826,7 @@ def write_l1(
             path,
             cards,
             l0_tables(prod.tables),
-            checksum_comment=created.strftime("%Y-%m-%dT%H:%M:%S"),
+            checksum_comment=stamp,
         )
         logger.info("l1 written file=%s rows=%d", prod.file_name, prod.n_rows)
         suffix = _request_suffix(prod)

@@ -49,7 +49,7 @@ from stix_assets.core.ephemeris import EPHEMERIS_COMMENTS, ephemeris_header
 from stix_assets.core.errors import ProductBuildError
 from stix_assets.core.fits import Card, write_fits
 from stix_assets.core.products.cal import calibrate_spectrum, ecc_config_dir, read_ecc_config
-from stix_assets.core.products.header import common_cards
+from stix_assets.core.products.header import common_cards, creation_time, obt_utc_cards
 from stix_assets.core.products.l0 import L0Product, scet_split
 from stix_assets.core.products.l0_writer import l0_tables
 from stix_assets.core.products.l1 import L1FileResult, L1Issue, complete_name, read_l0_product
@@ -73,7 +73,6 @@ logger = logging.getLogger(__name__)
 L2_PRODUCTS = ("cal_energy",)
 """Registry keys of the L1 families that have an L2-stage product (CAL for ``cal_energy``)."""
 CAL_PROCESSING_VERSION = 2
-_FINE, _STIXCORE_FINE = 65536.0, 65535.0
 _CONTROL_EXTRA = ("ob_elut_name", "ecc_config_name")
 _SOOP = ("OBS_MODE", "OBS_TYPE", "OBS_ID", "SOOPNAME", "SOOPTYPE", "TARGET")
 
@@ -285,11 +284,6 @@ def build_l2_day(
     return L2Build(sorted(out, key=lambda p: p.file_name), issues)
 
 
-def _stixcore_float(seconds: float) -> float:
-    coarse, fine = scet_split(seconds)
-    return coarse + fine / _STIXCORE_FINE
-
-
 def _cards(prod: L2Product, created: datetime, software: str, config: str) -> list[Card]:
     t = prod.tables
     beg, end = t.time_range()
@@ -313,13 +307,7 @@ def _cards(prod: L2Product, created: datetime, software: str, config: str) -> li
         ("XPOSURE", float(it.min()), "[s] shortest exposure time"),
         ("XPOMAX", float(it.max()), "[s] maximum exposure time"),
         *((key, "none", "") for key in _SOOP),
-        ("OBT_BEG", _stixcore_float(beg), "Start of acquisition time in OBT"),
-        ("OBT_END", _stixcore_float(end), "End of acquisition time in OBT"),
-        ("TIMESYS", "UTC", "System used for time keywords"),
-        ("DATE-OBS", prod.utc[0], "Start of acquisition time in UTC"),
-        ("DATE-BEG", prod.utc[0], "Start of acquisition time in UTC"),
-        ("DATE-AVG", prod.utc[1], "Center of acquisition time in UTC"),
-        ("DATE-END", prod.utc[2], "End of acquisition time in UTC"),
+        *obt_utc_cards(beg, end, prod.utc),
     ]
     cards.extend((k, v, EPHEMERIS_COMMENTS.get(k, "")) for k, v in prod.ephemeris.items())
     cards.append(("LIVETIME", prod.live_time_s, "calibration spectra live time in seconds"))
@@ -349,9 +337,7 @@ def write_l2(
     -------
     list of L2FileResult in file-name order
     """
-    if created.tzinfo is None:
-        raise ValueError("created must be timezone-aware")
-    created = created.astimezone(UTC)
+    created, stamp = creation_time(created)
     results = []
     for prod in products:
         path = Path(archive_root) / prod.directory / prod.file_name
@@ -359,7 +345,7 @@ def write_l2(
             path,
             _cards(prod, created, software_version, config_version),
             l0_tables(prod.tables),
-            checksum_comment=created.strftime("%Y-%m-%dT%H:%M:%S"),
+            checksum_comment=stamp,
         )
         logger.info("cal written file=%s fitted=%d", prod.file_name, prod.n_fitted)
         results.append(

@@ -32,7 +32,7 @@ import logging
 import os
 from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from pathlib import Path
 
 import numpy as np
@@ -50,7 +50,7 @@ from stix_assets.core.archive import (
 from stix_assets.core.errors import ProductBuildError
 from stix_assets.core.fits import Card, TableHdu, read_fits, write_fits
 from stix_assets.core.ingest import TmIndex
-from stix_assets.core.products.header import CREATOR
+from stix_assets.core.products.header import CREATOR, creation_time
 from stix_assets.core.products.registry import product_for
 
 __all__ = ["CREATOR", "LbFileResult", "write_lb"]
@@ -174,13 +174,12 @@ def write_lb(
     ProductBuildError
         If an existing LB file has a packet whose hex length disagrees with its data_length.
     """
-    if created.tzinfo is None:
-        raise ValueError("created must be timezone-aware")
+    created_utc, _ = creation_time(created)
     indexes = [sources] if isinstance(sources, TmIndex) else list(sources)
     rows = _rows_of(indexes)
     if len(rows) == 0:
         return []
-    root, created_utc = Path(archive_root), created.astimezone(UTC)
+    root = Path(archive_root)
     results = [
         _write_one(spec, rows, root, created_utc, software_version, config_version)
         for spec in _plan(rows, scet_days, products)
