@@ -24,6 +24,7 @@ Known differences from STIXCore (docs/decisions.md):
 
 import dataclasses
 import logging
+from collections.abc import Mapping
 
 import numpy as np
 from numpy.typing import NDArray
@@ -184,38 +185,45 @@ def _trig_cards(notes: list[str]) -> tuple[tuple[str, object, str], ...]:
     return (("TRIG_SCA", QL_TRIGGER_FACTOR, "trigger scaling factor used"),)
 
 
-# -- light curve (30) ----------------------------------------------------------------------------
-def build_lightcurve(inp: LbInput) -> list[L0Product]:
-    """QL light curves (21/6/30)."""
+def _triggered_counts(
+    inp: LbInput,
+    control: dict,
+    it: NDArray,
+    edges: NDArray,
+    det: NDArray,
+    counts_param: str,
+    ssid: int,
+    shape: tuple[NDArray[np.int64], NDArray[np.int64]],
+    *,
+    per_sample: Mapping[str, NDArray],
+    what: str,
+) -> list[L0Product]:
+    """The product of a QL family with counts per energy and sample plus triggers (30, 31).
+
+    ``shape`` is (energies, samples) per packet; ``per_sample`` columns (the light curve's
+    ``rcr``) stand between the triggers and the counts, as in STIXCore.
+    """
     p = inp.params
-    control, it = _ql_control(inp)
-    det = _bits(p.first("NIX00407"), 32)
-    control["detector_mask"] = det
-    control["pixel_mask"] = _bits(p.first("NIXD0407"), 12)
-    edges = np.concatenate([_bits(p.first("NIX00266"), 32), _bits(p.first("NIXD0107"), 1)], axis=1)
-    control["energy_bin_edge_mask"] = edges
-    n_eng = p.first("NIX00270").astype(np.int64)
-    control["num_energies"] = n_eng
-    n_sam = _num_samples_lc(p, n_eng)
-    control["num_samples"] = n_sam
+    n_eng, n_sam = shape
     counts, counts_var, skm_c = decompress_parameter(
-        p, "NIX00272", 30, versions=inp.versions[p.rows]
+        p, counts_param, ssid, versions=inp.versions[p.rows]
     )
     control["compression_scheme_counts_skm"] = _skm_column(skm_c)
-    trig, trig_var, skm_t, notes = _triggers(inp, "NIX00274", 30, det, it)
+    trig, trig_var, skm_t, notes = _triggers(inp, "NIX00274", ssid, det, it)
     control["compression_scheme_triggers_skm"] = _skm_column(skm_t)
     time, dt, pkt = _sample_times(control, it, n_sam)
-    if len(trig) != len(time) or p.values["NIX00276"].size != len(time):
-        raise ProductBuildError("light curve: triggers / rcr do not match the number of samples")
-    c = _energy_matrix(counts, n_eng, n_sam, "NIX00272")
-    cv = _energy_matrix(counts_var, n_eng, n_sam, "NIX00272")
+    if len(trig) != len(time) or any(v.size != len(time) for v in per_sample.values()):
+        extra = "".join(f" / {k}" for k in per_sample)
+        raise ProductBuildError(f"{what}: triggers{extra} do not match the number of samples")
+    c = _energy_matrix(counts, n_eng, n_sam, counts_param)
+    cv = _energy_matrix(counts_var, n_eng, n_sam, counts_param)
     data = {
         "control_index": control["index"][pkt],
         "time": time,
         "timedel": dt,
         "triggers": trig.astype(np.uint64),
         "triggers_comp_err": np.sqrt(trig_var).astype(np.float32),
-        "rcr": np.asarray(p.values["NIX00276"]).astype(np.uint8),
+        **per_sample,
         "counts": c.astype(np.uint64),
         "counts_comp_err": np.sqrt(cv).astype(np.float32),
     }
@@ -232,6 +240,27 @@ def build_lightcurve(inp: LbInput) -> list[L0Product]:
             header=_trig_cards(notes),
         )
     ]
+
+
+# -- light curve (30) ----------------------------------------------------------------------------
+def build_lightcurve(inp: LbInput) -> list[L0Product]:
+    """QL light curves (21/6/30)."""
+    p = inp.params
+    control, it = _ql_control(inp)
+    det = _bits(p.first("NIX00407"), 32)
+    control["detector_mask"] = det
+    control["pixel_mask"] = _bits(p.first("NIXD0407"), 12)
+    edges = np.concatenate([_bits(p.first("NIX00266"), 32), _bits(p.first("NIXD0107"), 1)], axis=1)
+    control["energy_bin_edge_mask"] = edges
+    n_eng = p.first("NIX00270").astype(np.int64)
+    control["num_energies"] = n_eng
+    n_sam = _num_samples_lc(p, n_eng)
+    control["num_samples"] = n_sam
+    rcr = np.asarray(p.values["NIX00276"]).astype(np.uint8)
+    return _triggered_counts(
+        inp, control, it, edges, det, "NIX00272", 30, (n_eng, n_sam),
+        per_sample={"rcr": rcr}, what="light curve",
+    )  # fmt: skip
 
 
 def _num_samples_lc(p: ParameterTable, n_eng: NDArray[np.int64]) -> NDArray[np.int64]:
@@ -256,40 +285,11 @@ def build_background(inp: LbInput) -> list[L0Product]:
         raise ProductBuildError("background: NIX00277 count differs from NIX00270")
     n_sam = _last_per_packet(p.values["NIX00277"], p.counts["NIX00277"])
     control["num_samples"] = n_sam
-    counts, counts_var, skm_c = decompress_parameter(
-        p, "NIX00278", 31, versions=inp.versions[p.rows]
-    )
-    control["compression_scheme_counts_skm"] = _skm_column(skm_c)
     det = np.broadcast_to(_BKG_MASK, (len(p), 32))
-    trig, trig_var, skm_t, notes = _triggers(inp, "NIX00274", 31, det, it)
-    control["compression_scheme_triggers_skm"] = _skm_column(skm_t)
-    time, dt, pkt = _sample_times(control, it, n_sam)
-    if len(trig) != len(time):
-        raise ProductBuildError("background: triggers do not match the number of samples")
-    c = _energy_matrix(counts, n_eng, n_sam, "NIX00278")
-    cv = _energy_matrix(counts_var, n_eng, n_sam, "NIX00278")
-    data = {
-        "control_index": control["index"][pkt],
-        "time": time,
-        "timedel": dt,
-        "triggers": trig.astype(np.uint64),
-        "triggers_comp_err": np.sqrt(trig_var).astype(np.float32),
-        "counts": c.astype(np.uint64),
-        "counts_comp_err": np.sqrt(cv).astype(np.float32),
-    }
-    start = float(np.min(time - dt / 2))
-    return [
-        _product(
-            inp,
-            control,
-            data,
-            data_units={"counts": _COUNT, "counts_comp_err": _COUNT},
-            energies=energies_table(inp.conf_dir, start, edges[0]),
-            data_range=_range(c),
-            bunit="counts",
-            header=_trig_cards(notes),
-        )
-    ]
+    return _triggered_counts(
+        inp, control, it, edges, det, "NIX00278", 31, (n_eng, n_sam),
+        per_sample={}, what="background",
+    )  # fmt: skip
 
 
 # -- spectra (32) --------------------------------------------------------------------------------
