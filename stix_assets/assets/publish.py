@@ -24,9 +24,6 @@ from stix_assets.core.publish import (
     PublishHistory,
     PublishReport,
     make_target,
-    parse_levels,
-    parse_period,
-    parse_versions,
     publish_archive,
     read_rid_lut,
     select_candidates,
@@ -73,12 +70,12 @@ class PublishSettings(dg.ConfigurableResource):
 
     def filters(self) -> PublishFilters:
         """Candidate selection options."""
-        return PublishFilters(
-            include_versions=parse_versions(self.include_versions),
-            include_levels=parse_levels(self.include_levels),
-            include_products=parse_levels(self.include_products),
-            waiting_period_s=parse_period(self.waiting_period),
-            ll_waiting_period_s=parse_period(self.ll_waiting_period),
+        return PublishFilters.from_text(
+            include_versions=self.include_versions,
+            include_levels=self.include_levels,
+            include_products=self.include_products,
+            waiting_period=self.waiting_period,
+            ll_waiting_period=self.ll_waiting_period,
             batch_size=self.batch_size,
             sort_files=self.sort_files,
         )

@@ -35,9 +35,6 @@ from stix_assets.core.publish import (
     TransferHooks,
     import_published_sqlite,
     make_target,
-    parse_levels,
-    parse_period,
-    parse_versions,
     publish_archive,
     read_rid_lut,
     update_rid_lut,
@@ -112,12 +109,12 @@ def _blacklist(path: Path | None) -> frozenset[str]:
 
 def build_config(args: argparse.Namespace, *, today: date) -> PublishConfig:
     """Turn parsed arguments into a `PublishConfig` (updating the RID LUT if asked)."""
-    filters = PublishFilters(
-        include_versions=parse_versions(args.include_versions),
-        include_levels=parse_levels(args.include_levels),
-        include_products=parse_levels(args.include_products),
-        waiting_period_s=parse_period(args.waiting_period),
-        ll_waiting_period_s=parse_period(args.ll_waiting_period),
+    filters = PublishFilters.from_text(
+        include_versions=args.include_versions,
+        include_levels=args.include_levels,
+        include_products=args.include_products,
+        waiting_period=args.waiting_period,
+        ll_waiting_period=args.ll_waiting_period,
         batch_size=args.batch_size,
         sort_files=args.sort_files,
     )

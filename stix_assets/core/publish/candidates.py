@@ -102,6 +102,35 @@ class PublishFilters:
     batch_size: int = -1
     sort_files: bool = False
 
+    @classmethod
+    def from_text(
+        cls,
+        *,
+        include_versions: str,
+        include_levels: str,
+        include_products: str,
+        waiting_period: str,
+        ll_waiting_period: str,
+        batch_size: int,
+        sort_files: bool,
+    ) -> "PublishFilters":
+        """The filters from the option texts of ``publish.py`` (``"*"``, ``"1,2"``, ``"14d"``).
+
+        Raises
+        ------
+        ValueError
+            If a version list or a period cannot be parsed.
+        """
+        return cls(
+            include_versions=parse_versions(include_versions),
+            include_levels=parse_levels(include_levels),
+            include_products=parse_levels(include_products),
+            waiting_period_s=parse_period(waiting_period),
+            ll_waiting_period_s=parse_period(ll_waiting_period),
+            batch_size=batch_size,
+            sort_files=sort_files,
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class Candidate:
