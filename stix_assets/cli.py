@@ -15,6 +15,7 @@ import datetime as dt
 import importlib.metadata
 import json
 import logging
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -183,6 +184,7 @@ def _print_summary(summary: "object", *, as_json: bool, quiet: bool) -> None:
 def _run_direct(args: argparse.Namespace, paths: list[Path], created: dt.datetime) -> int:
     from stix_assets.core.catalog import Catalog
     from stix_assets.core.idb import IdbStore
+    from stix_assets.core.levels import stix_conf_tag
     from stix_assets.core.process import process_tm_files
     from stix_assets.core.progress import Progress
 
@@ -209,7 +211,7 @@ def _run_direct(args: argparse.Namespace, paths: list[Path], created: dt.datetim
             created=created,
             software_version=importlib.metadata.version("stix_assets"),
             conf_dir=args.conf_dir,
-            config_version=_conf_version(args.conf_dir),
+            config_version=stix_conf_tag(args.conf_dir),
             spice_dir=args.spice_dir,
             on_file=on_file,
             on_step=progress.step,
@@ -242,15 +244,6 @@ def _run_dagster(args: argparse.Namespace, paths: list[Path]) -> int:
     return 0 if summary.success else 1
 
 
-def _conf_version(conf_dir: Path | None) -> str:
-    """STIX-CONF tag of a clone (``VERSION.TXT``, first line), empty if unknown."""
-    version_file = conf_dir / "VERSION.TXT" if conf_dir else None
-    if version_file is None or not version_file.is_file():
-        return ""
-    lines = version_file.read_text().splitlines()
-    return lines[0].strip() if lines else ""
-
-
 def _process(args: argparse.Namespace) -> int:
     nothing = _check_levels(args.start_level, args.end_level)
     if nothing:
@@ -281,7 +274,9 @@ def _process(args: argparse.Namespace) -> int:
                 print(f"cleaned {folder}")
     if args.dagster:
         return _run_dagster(args, paths)
-    created = args.created or dt.datetime.now(dt.UTC)
+    from stix_assets.core.levels.day import run_creation_time
+
+    created = args.created or run_creation_time(os.environ.get("SOURCE_DATE_EPOCH"))
     return _run_direct(args, paths, created)
 
 

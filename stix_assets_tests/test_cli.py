@@ -430,7 +430,7 @@ def test_process_shows_a_bar_on_a_terminal(tmp_path, tm_input, idb_root):
     assert proc.returncode == 0, tty[-2000:]
     assert "\r" in tty
     assert "files |########################| 3/3 solo_hexpackets_PktTmRaw.xml: TM" in tty
-    assert "writing LB: 3 TM files" in tty
+    assert "building LB: 17 days" in tty
     assert "[1/3]" not in proc.stdout + tty  # the bar replaces the plain lines
     assert "files in: 3 (TM 3 / TC 0 / failed 0); packets: 73;" in proc.stdout
 
@@ -456,7 +456,7 @@ def test_process_json_keeps_progress_on_stderr(tmp_path, tm_input, idb_root):
     )  # fmt: skip
     assert json.loads(proc.stdout)["files_in"]["total"] == 3  # nothing but JSON on stdout
     assert "[3/3] solo_hexpackets_PktTmRaw.xml: TM" in proc.stderr
-    assert "writing LB: 3 TM files" in proc.stderr
+    assert "building LB: 17 days" in proc.stderr
 
 
 @pytest.mark.slow

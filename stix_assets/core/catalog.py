@@ -417,6 +417,15 @@ class Catalog:
             out.setdefault(product, []).append(Path(path))
         return out
 
+    def request_files(self, level: str, products: Iterable[str]) -> list[Path]:
+        """Per-request (BSD) files of a level for ``products``, whatever their day, sorted."""
+        sql = (
+            "SELECT path FROM product_files WHERE level = ? AND partition_day IS NULL"
+            " AND list_contains(?, product) ORDER BY path"
+        )
+        params = [level.upper(), list(products)]
+        return [Path(r[0]) for r in self._read(lambda c: c.execute(sql, params).fetchall())]
+
     def days_needing_reprocessing(self, level: str = "L1") -> dict[date, list[str]]:
         """Partition days whose current files were made with kernels that do not cover them."""
         sql = (

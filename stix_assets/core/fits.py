@@ -20,12 +20,9 @@ renamed over the target with `os.replace`: a reader sees the old file or the new
 of one, and a crash leaves at most a ``.tmp`` file (never under the final name).
 """
 
-import contextlib
 import hashlib
 import logging
-import os
-import tempfile
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -33,6 +30,8 @@ import fitsio
 import numpy as np
 from astropy.io import fits
 from numpy.typing import NDArray
+
+from stix_assets.core.atomic import atomic_path, remove_stale_temporaries
 
 __all__ = [
     "Card",
@@ -42,6 +41,7 @@ __all__ = [
     "build_hdulist",
     "content_digest",
     "read_fits",
+    "remove_stale_temporaries",
     "write_fits",
 ]
 
@@ -54,7 +54,6 @@ _CARD = 80
 _CHECKSUM_ZERO = "0000000000000000"
 _COMMENTARY = ("COMMENT", "HISTORY")
 _EXCLUDE = frozenset(range(0x3A, 0x41)) | frozenset(range(0x5B, 0x61))
-_TMP_PREFIX = ".tmp-"
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,28 +84,6 @@ class FitsContent:
     primary: fits.Header
     headers: dict[str, fits.Header]
     tables: dict[str, NDArray[np.void]]
-
-
-# -- atomic files ---------------------------------------------------------------------------------
-@contextlib.contextmanager
-def atomic_path(path: Path | str) -> Iterator[Path]:
-    """Yield a temporary path next to ``path``; on success it is moved onto ``path``.
-
-    The temporary file sits in the same directory (so `os.replace` is an atomic rename), is
-    fsync'ed before the rename, and is removed if the body raises.
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=_TMP_PREFIX + path.name + ".", dir=path.parent)
-    os.close(fd)
-    tmp = Path(tmp_name)
-    try:
-        yield tmp
-        with tmp.open("rb+") as fh:
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 # -- writing with fitsio --------------------------------------------------------------------------

@@ -1,9 +1,11 @@
-"""Run TM -> LB over a set of TM files directly, without Dagster (the ``stix-assets process`` core).
+"""Run TM files through the levels directly, without Dagster (the ``stix-assets process`` core).
 
-The same core functions the Dagster assets call are used: every file is indexed with
-`stix_assets.core.ingest.index_tm_file`, then LB is written **once** for all packets together with
-`stix_assets.core.products.lb.write_lb` (one write per LB file, not one per TM file), and
-everything is recorded in the catalog when one is given.
+Every file is indexed with `stix_assets.core.ingest.index_tm_file` and recorded in the archive's
+catalog (the TM files and the SCET days each touched); then every level-day those days affect is
+rebuilt by `stix_assets.core.levels.build_level_day`, the one function the Dagster assets call
+too. A level-day takes its inputs from the catalog for its whole input window, not from this run:
+re-delivering one TM file rebuilds its days from everything known for them, never from that file
+alone. The files this run has indexed are handed over in memory and not read again.
 
 Error policy (domain 8.5, STIXCore ``--stop_on_error``/``--continue_on_error``): with
 ``stop_on_error`` the first file that cannot be read, or the first quarantined packet, raises and
@@ -17,7 +19,6 @@ import fnmatch
 import hashlib
 import logging
 import shutil
-import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,34 +27,12 @@ from stix_assets.core.catalog import Catalog
 from stix_assets.core.errors import PacketDecodeError, StixError, TMFileError
 from stix_assets.core.idb import IdbStore
 from stix_assets.core.ingest import TmIndex, index_tm_file
-from stix_assets.core.products.l0 import (
-    L0Build,
-    L0FileResult,
-    build_l0_files,
-    lb_files_for_day,
-    split_by_day,
-)
-from stix_assets.core.products.l0_writer import write_l0
-from stix_assets.core.products.l1 import (
-    L1FileResult,
-    L1Issue,
-    build_l1_day,
-    write_l1,
-)
-from stix_assets.core.products.l2 import (
-    CAL_PROCESSING_VERSION,
-    L2FileResult,
-    L2Issue,
-    build_l2_day,
-    write_l2,
-)
-from stix_assets.core.products.lb import LbFileResult, write_lb
-from stix_assets.core.products.records import file_records
-from stix_assets.core.products.registry import BASE_PROCESSING_VERSION
-from stix_assets.core.spice import KernelStore, loaded_kernels
+from stix_assets.core.levels import LevelContext, run_chain
+from stix_assets.core.spice import KernelStore
 from stix_assets.core.tmtc import TMFile
 
 __all__ = [
+    "CATALOG_NAME",
     "IMPLEMENTED_LEVELS",
     "LEVELS",
     "OUTPUT_LEVEL_DIRS",
@@ -71,6 +50,7 @@ IMPLEMENTED_LEVELS = ("TM", "LB", "L0", "L1", "L2")
 OUTPUT_LEVEL_DIRS = ("LB", "L0", "L1", "L2")
 TM_GLOB = "*PktTmRaw*.xml"
 TC_GLOB = "*PktTcReport*.xml"
+CATALOG_NAME = "stix_catalog.duckdb"
 _EXAMPLES = 20
 
 
@@ -265,14 +245,6 @@ def _record_failed(catalog: Catalog, path: Path, error: str) -> None:
     catalog.record_tm_file(tm, status="failed", error=error)
 
 
-def _record_lb(catalog: Catalog, results: Sequence[LbFileResult], written_at: dt.datetime) -> None:
-    """Record the LB files written and the TM files that fed each, in one catalog write."""
-    catalog.record_lb_results(
-        file_records(results, level="LB", written_at=written_at, version=BASE_PROCESSING_VERSION),
-        {r.path: r.raw_files for r in results},
-    )
-
-
 def _raise_first_quarantined(index: TmIndex) -> None:
     q = index.report.quarantined[0]
     raise PacketDecodeError(
@@ -333,15 +305,15 @@ def process_tm_files(
     on_file: Callable[[int, int, FileOutcome], None] | None = None,
     on_step: Callable[[str], None] | None = None,
 ) -> ProcessSummary:
-    """Index TM files and write their LB products (one write per LB file for the whole set).
+    """Index TM files and rebuild every level-day they affect, up to ``end_level``.
 
     Parameters
     ----------
     paths : TM (and TC report) files, processed in this order
     archive : root of the product archive (``LB/<st>/<sst>[/<ssid>]/...`` below it)
     store : IDB versions
-    catalog : `stix_assets.core.catalog.Catalog` to record files, days, products and quarantine
-    end_level : ``"TM"`` (index only), ``"LB"``, ``"L0"`` or ``"L1"``
+    catalog : the archive's catalog; default ``<archive>/stix_catalog.duckdb``
+    end_level : ``"TM"`` (index only), ``"LB"``, ``"L0"``, ``"L1"`` or ``"L2"`` (CAL)
     stop_on_error : raise on the first unreadable file or quarantined packet, before any write
     created : creation time written into the products (deterministic output)
     software_version : ``VERS_SW`` of the products
@@ -349,15 +321,14 @@ def process_tm_files(
     config_version : STIX-CONF tag (``VERS_CFG``)
     spice_dir : SOC kernel tree (``mk/``, ``sclk/`` ...; needed for L1)
     on_file : progress callback ``(i, n, outcome)`` after each file
-    on_step : progress callback ``(message)`` before each level step after the files
-        (``"writing LB: 7 TM files"``, ``"building L0 from the 12 LB files written"``)
+    on_step : progress callback ``(message)`` before each level (``"building L0: 5 days"``)
 
     Raises
     ------
     TMFileError, PacketDecodeError
         Only with ``stop_on_error``.
     ValueError
-        For an end level that is not implemented here (L0 and above).
+        For an unknown end level, or a level without the reference data it needs.
     """
     if end_level not in IMPLEMENTED_LEVELS:
         raise ValueError(
@@ -367,32 +338,62 @@ def process_tm_files(
         raise ValueError(f"end level {end_level} needs the STIX-CONF folder (conf_dir)")
     if LEVELS.index(end_level) >= LEVELS.index("L1") and spice_dir is None:
         raise ValueError(f"end level {end_level} needs the SPICE kernel folder (spice_dir)")
+    if catalog is None:
+        catalog = Catalog(Path(archive) / CATALOG_NAME)
     indexes, outcomes = _index_all(
         paths, store, catalog, stop_on_error=stop_on_error, on_file=on_file
     )
     by_kind, versions, reasons, examples = _tally(indexes)
-    out = _LevelOutput()
-    if LEVELS.index(end_level) >= LEVELS.index("LB") and indexes:
-        _write_levels(
-            out, indexes, end_level, archive, store, catalog, created=created,
-            software_version=software_version, conf_dir=conf_dir,
-            config_version=config_version, spice_dir=spice_dir, on_step=on_step,
+    level_files: dict[str, tuple[str, ...]] = {}
+    issues: list[dict[str, object]] = []
+    seconds: dict[str, float] = {}
+    new_packets = waiting = 0
+    if end_level != "TM" and indexes:
+        ctx = LevelContext(
+            archive_root=Path(archive), catalog=catalog, store=store, created=created,
+            software_version=software_version, conf_dir=conf_dir, config_version=config_version,
+            tm_indexes={ix.tm.name: ix for ix in indexes},
         )  # fmt: skip
+        chain = run_chain(
+            _lb_days(indexes), ctx, end_level=_CHAIN_LEVEL[end_level], on_step=on_step,
+            kernel_store=KernelStore(spice_dir) if spice_dir is not None else None,
+        )  # fmt: skip
+        for level, results in chain.results.items():
+            name = _OUTPUT_NAME.get(level, level)
+            level_files[name] = tuple(sorted({str(w.path) for r in results for w in r.written}))
+            seconds[name] = chain.seconds[level]
+        issues = chain.issues()
+        new_packets = sum(w.n_new for w in chain.written("LB"))
+        waiting = sum(len(r.build.waiting) for r in chain.results.get("L0", []))
     return ProcessSummary(
         end_level=end_level,
         files=tuple(outcomes),
         packets_by_kind=by_kind,
-        lb_files=out.level_files.get("LB", ()),
-        lb_new_packets=out.new_packets,
+        lb_files=level_files.get("LB", ()),
+        lb_new_packets=new_packets,
         quarantined_by_reason=reasons,
         quarantine_examples=tuple(examples),
         idb_versions=tuple(sorted(versions)),
         errors=tuple(f"{o.name}: {o.error}" for o in outcomes if o.error),
-        level_files=out.level_files,
-        level_issues=tuple(out.issues),
-        waiting_sequences=out.waiting,
-        level_seconds=out.seconds,
+        level_files=level_files,
+        level_issues=tuple(issues),
+        waiting_sequences=waiting,
+        level_seconds=seconds,
     )
+
+
+_CHAIN_LEVEL = {"LB": "LB", "L0": "L0", "L1": "L1", "L2": "CAL"}
+_OUTPUT_NAME = {"CAL": "L2"}
+
+
+def _lb_days(indexes: Sequence[TmIndex]) -> dict[dt.date, set[str]]:
+    """SCET day -> products that the indexed TM files touched there."""
+    days: dict[dt.date, set[str]] = {}
+    for index in indexes:
+        for product, product_days in index.days_by_product.items():
+            for day in product_days:
+                days.setdefault(day, set()).add(product)
+    return days
 
 
 def _tally(
@@ -411,200 +412,3 @@ def _tally(
             reasons[key] = reasons.get(key, 0) + n
         examples.extend(q.as_dict() for q in index.report.quarantined[: _EXAMPLES - len(examples)])
     return by_kind, versions, reasons, examples
-
-
-@dataclass(slots=True)
-class _LevelOutput:
-    """What the level steps of one run wrote (filled level by level)."""
-
-    level_files: dict[str, tuple[str, ...]] = field(default_factory=dict)
-    new_packets: int = 0
-    issues: list[dict[str, object]] = field(default_factory=list)
-    waiting: int = 0
-    seconds: dict[str, float] = field(default_factory=dict)
-
-
-def _write_levels(
-    out: _LevelOutput,
-    indexes: Sequence[TmIndex],
-    end_level: str,
-    archive: Path,
-    store: IdbStore,
-    catalog: Catalog | None,
-    *,
-    created: dt.datetime,
-    software_version: str,
-    conf_dir: Path | None,
-    config_version: str,
-    spice_dir: Path | None,
-    on_step: Callable[[str], None] | None,
-) -> None:
-    """LB for all indexed files, then L0 and L1 of what was written, up to ``end_level``."""
-    clock = [time.perf_counter()]
-
-    def step(message: str) -> None:
-        if on_step is not None:
-            on_step(message)
-
-    def lap(level: str) -> None:  # wall time of a level step, for the benchmark and --json
-        now = time.perf_counter()
-        out.seconds[level] = now - clock[0]
-        clock[0] = now
-
-    step(f"writing LB: {len(indexes)} TM files")
-    results = write_lb(indexes, archive, created=created, software_version=software_version)
-    out.level_files["LB"] = tuple(str(r.path) for r in results)
-    out.new_packets = sum(r.n_new for r in results)
-    if catalog is not None:
-        _record_lb(catalog, results, created)
-    logger.info("lb written files=%d new_packets=%d", len(results), out.new_packets)
-    lap("LB")
-    if LEVELS.index(end_level) < LEVELS.index("L0"):
-        return
-    step(f"building L0 from the {len(results)} LB files written")
-    l0_build, l0_written = _write_l0(
-        results, archive, store, catalog, created=created, software_version=software_version,
-        conf_dir=Path(conf_dir), config_version=config_version,
-    )  # fmt: skip
-    out.level_files["L0"] = tuple(str(r.path) for r in l0_written)
-    out.issues.extend(i.as_dict() for i in l0_build.issues)
-    out.waiting = len(l0_build.waiting)
-    lap("L0")
-    if LEVELS.index(end_level) < LEVELS.index("L1"):
-        return
-    step(f"building L1 from the {len(l0_written)} L0 files written")
-    left_out, l1_written = _write_l1(
-        l0_written, archive, store, catalog, created=created, software_version=software_version,
-        conf_dir=Path(conf_dir), config_version=config_version, spice_dir=Path(spice_dir),
-    )  # fmt: skip
-    out.level_files["L1"] = tuple(str(r.path) for r in l1_written)
-    out.issues.extend(i.as_dict() for i in left_out)
-    lap("L1")
-    if LEVELS.index(end_level) < LEVELS.index("L2"):
-        return
-    step(f"building L2/CAL from the {len(l1_written)} L1 files written")
-    l2_issues, l2_written = _write_l2(
-        l1_written, archive, catalog, created=created, software_version=software_version,
-        conf_dir=Path(conf_dir), config_version=config_version, spice_dir=Path(spice_dir),
-    )  # fmt: skip
-    out.level_files["L2"] = tuple(str(r.path) for r in l2_written)
-    out.issues.extend(i.as_dict() for i in l2_issues)
-    lap("L2")
-
-
-def _write_l0(
-    lb_results: Sequence[LbFileResult],
-    archive: Path,
-    store: IdbStore,
-    catalog: Catalog | None,
-    *,
-    created: dt.datetime,
-    software_version: str,
-    conf_dir: Path,
-    config_version: str,
-) -> tuple[L0Build, list[L0FileResult]]:
-    """L0 of every LB file this run wrote: built in one pass, split into days, written whole.
-
-    Daily families are stacked over all LB files of the run and split by the SCET day of their
-    bins, so a bin near midnight lands in the right day whatever LB file holds it.
-    """
-    lb_paths = {r.path for r in lb_results}
-    if catalog is not None:  # neighbouring days already in the archive complete the edge bins
-        for day in {r.scet_day for r in lb_results if r.scet_day is not None}:
-            lb_paths.update(lb_files_for_day(catalog, day))
-    build = build_l0_files(sorted(lb_paths), store, conf_dir)
-    products = [
-        part
-        for prod in build.products
-        for part in ([prod] if prod.spec.per_request else split_by_day(prod))
-    ]
-    written = write_l0(
-        products, archive, created=created, software_version=software_version,
-        config_version=config_version,
-    )  # fmt: skip
-    if catalog is not None:
-        catalog.record_products(file_records(written, level="L0", written_at=created))
-    logger.info(
-        "l0 written files=%d issues=%d waiting=%d",
-        len(written), len(build.issues), len(build.waiting),
-    )  # fmt: skip
-    return build, written
-
-
-def _write_l1(
-    l0_results: Sequence[L0FileResult],
-    archive: Path,
-    store: IdbStore,
-    catalog: Catalog | None,
-    *,
-    created: dt.datetime,
-    software_version: str,
-    conf_dir: Path,
-    config_version: str,
-    spice_dir: Path,
-) -> tuple[list[L1Issue], list[L1FileResult]]:
-    """L1 of the UTC days the run's L0 files touch (each SCET day and its neighbours)."""
-    days: set[dt.date] = set()
-    for r in l0_results:
-        day = r.scet_day or _start_day(r.path.name)
-        if day is not None:
-            days.update(day + dt.timedelta(days=off) for off in (-1, 0, 1))
-    l0_paths = sorted({r.path for r in l0_results})
-    issues: list[L1Issue] = []
-    written: list[L1FileResult] = []
-    with loaded_kernels(KernelStore(spice_dir)) as kernels:
-        for day in sorted(days):
-            build = build_l1_day(l0_paths, day, store, kernels, conf_dir)
-            issues.extend(build.issues)
-            written.extend(
-                write_l1(
-                    build.products, archive, created=created, software_version=software_version,
-                    config_version=config_version, needs_reprocessing=build.needs_reprocessing,
-                )
-            )  # fmt: skip
-    if catalog is not None:
-        catalog.record_products(file_records(written, level="L1", written_at=created))
-    logger.info("l1 written files=%d days=%d issues=%d", len(written), len(days), len(issues))
-    return issues, written
-
-
-def _start_day(l0_name: str) -> dt.date | None:
-    """SCET day of a BSD L0 file from its name (``..._<start coarse>-<end coarse>_...``)."""
-    parts = l0_name.split("_")
-    start = parts[3].split("-")[0] if len(parts) > 3 else ""
-    if not start.isdigit():
-        return None
-    return dt.date(2000, 1, 1) + dt.timedelta(days=int(start) // 86400)
-
-
-def _write_l2(
-    l1_results: Sequence[L1FileResult],
-    archive: Path,
-    catalog: Catalog | None,
-    *,
-    created: dt.datetime,
-    software_version: str,
-    conf_dir: Path,
-    config_version: str,
-    spice_dir: Path,
-) -> tuple[list[L2Issue], list[L2FileResult]]:
-    """L2-stage products (CAL) of the UTC days the run's L1 files cover."""
-    l1_paths = sorted({r.path for r in l1_results})
-    issues: list[L2Issue] = []
-    written: list[L2FileResult] = []
-    with loaded_kernels(KernelStore(spice_dir)) as kernels:
-        for day in sorted({r.utc_day for r in l1_results}):
-            build = build_l2_day(l1_paths, day, conf_dir=conf_dir, kernels=kernels)
-            issues.extend(build.issues)
-            written.extend(
-                write_l2(
-                    build.products, archive, created=created, software_version=software_version,
-                    config_version=config_version,
-                )
-            )  # fmt: skip
-    if catalog is not None:
-        catalog.record_products(
-            file_records(written, level="CAL", written_at=created, version=CAL_PROCESSING_VERSION)
-        )
-    logger.info("cal written files=%d issues=%d", len(written), len(issues))
-    return issues, written

@@ -3,7 +3,8 @@ from pathlib import Path
 
 import pytest
 
-from stix_assets.core import process
+from stix_assets.core.catalog import Catalog
+from stix_assets.core.products import lb
 from stix_assets.core.errors import PacketDecodeError, StixError, TMFileError
 from stix_assets.core.idb import IdbStore
 from stix_assets.core.process import clean_archive, collect_inputs, process_tm_files
@@ -107,15 +108,15 @@ def inputs(reference_root) -> list[Path]:
 
 
 @pytest.mark.realdata
-def test_process_reference_inputs_writes_lb_once_per_file(tmp_path, store, inputs, monkeypatch):
+def test_process_reference_inputs_writes_each_lb_day_once(tmp_path, store, inputs, monkeypatch):
     calls = []
-    real_write_lb = process.write_lb
+    real_write_lb = lb.write_lb
 
     def spy(indexes, archive, **kwargs):
-        calls.append(len(indexes))
+        calls.append((sorted(kwargs["scet_days"]), sorted(ix.tm.name for ix in indexes)))
         return real_write_lb(indexes, archive, **kwargs)
 
-    monkeypatch.setattr(process, "write_lb", spy)
+    monkeypatch.setattr(lb, "write_lb", spy)
     seen = []
     summary = process_tm_files(
         inputs,
@@ -126,8 +127,12 @@ def test_process_reference_inputs_writes_lb_once_per_file(tmp_path, store, input
         software_version="test",
         on_file=lambda i, n, outcome: seen.append((i, n, outcome.name)),
     )
-    # one write_lb call for all three files together
-    assert calls == [3]
+    # one write_lb call per SCET day, with every TM file that touched that day
+    days = sorted(d for ds, _ in calls for d in ds)
+    assert len(days) == len(set(days)) == len(calls)
+    catalog = Catalog(tmp_path / "stix_catalog.duckdb")
+    for (day,), names in calls:
+        assert names == catalog.tm_files_for_day(day)
     assert [s[:2] for s in seen] == [(1, 3), (2, 3), (3, 3)]
     data = summary.as_dict()
     assert data["files_in"] == {"total": 3, "tm": 3, "tc": 0, "failed": 0}

@@ -1,0 +1,319 @@
+"""`build_level_day`: the one function that builds one level of one day, for every route.
+
+It takes the level-day's inputs from the catalog for the whole input window
+(`stix_assets.core.levels.windows`), builds, writes every file atomically (temporary file, then
+rename) and records the files in the catalog. A day is always rebuilt from everything known for
+it, so the archive does not depend on the order, grouping or repetition of TM deliveries, nor on
+the route (CLI, ``--dagster``, assets, sensors, ``reprocess``, demo).
+
+Two processes may build the same level-day at once (two CLI runs, a CLI run and the daemon): the
+level-day is built under an exclusive lock (``<archive>/.locks/<level>-<day>.lock``), and the
+catalog rows are stamped after the rename, under the lock, so the row of a file always carries the
+sha256 of the bytes that ended in place.
+"""
+
+import contextlib
+import datetime as dt
+import fcntl
+import logging
+import os
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from stix_assets.core.catalog import Catalog
+from stix_assets.core.errors import TMFileError
+from stix_assets.core.fits import remove_stale_temporaries
+from stix_assets.core.idb import IdbStore
+from stix_assets.core.ingest import TmIndex, index_tm_file
+from stix_assets.core.levels.inputs import bsd_start_day, tm_inputs, upstream_files
+from stix_assets.core.levels.windows import LEVELS, products_at
+from stix_assets.core.products.records import file_records
+from stix_assets.core.products.registry import BASE_PROCESSING_VERSION
+from stix_assets.core.spice import LoadedKernels
+
+__all__ = [
+    "LevelContext",
+    "LevelDayResult",
+    "build_level_day",
+    "run_creation_time",
+    "stix_conf_tag",
+]
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class LevelContext:
+    """What every level-day of one run shares: archive, catalog, reference data, provenance.
+
+    Attributes
+    ----------
+    archive_root : root of the product archive
+    catalog : the archive's catalog (inputs are read from it, files are recorded in it)
+    store : installed IDB versions
+    created : creation time written into the products (``DATE``)
+    software_version : ``VERS_SW``
+    conf_dir : STIX-CONF root (L0 and later)
+    config_version : STIX-CONF tag (``VERS_CFG``)
+    run_id : the Dagster run, recorded with each file
+    tm_path : where a TM file the catalog names (without a usable path) is found
+    tm_indexes : TM files this run has indexed already, by name (not read again)
+    """
+
+    archive_root: Path
+    catalog: Catalog
+    store: IdbStore
+    created: dt.datetime
+    software_version: str
+    conf_dir: Path | None = None
+    config_version: str = ""
+    run_id: str | None = None
+    tm_path: Callable[[str], Path] | None = None
+    tm_indexes: Mapping[str, TmIndex] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class LevelDayResult:
+    """What one level-day build read, wrote and left out.
+
+    Attributes
+    ----------
+    level, day : the level (``LB``, ``L0``, ``L1``, ``CAL``) and its partition day
+    inputs : the input files (TM files for LB), as read from the catalog
+    written : the writer's file results (`LbFileResult`, `L0FileResult`, `L1FileResult`)
+    issues : packets, files or products left out, as plain dicts
+    build : the level's build object (`L0Build`, `L1Build`, `L2Build`; ``None`` for LB)
+    tm_indexes : the indexed TM files (LB only; their sha256 enter the data version)
+    """
+
+    level: str
+    day: dt.date
+    inputs: tuple[Path, ...]
+    written: tuple[Any, ...]
+    issues: tuple[dict[str, object], ...] = ()
+    build: Any = None
+    tm_indexes: tuple[TmIndex, ...] = ()
+
+    @property
+    def products_written(self) -> set[str]:
+        """Registry keys of the products that got a file."""
+        return {r.product_key for r in self.written}
+
+    def data_days(self) -> dict[dt.date, set[str]]:
+        """Day of the data of each file written -> products (what the next level's window reads).
+
+        A daily file's day is its partition day; a BSD L0 file's is the SCET day of its data start
+        (from its name), which may lie long before the day its TM arrived.
+        """
+        out: dict[dt.date, set[str]] = {}
+        for r in self.written:
+            day = getattr(r, "scet_day", None) or getattr(r, "utc_day", None)
+            if day is None and self.level == "L0":
+                day = bsd_start_day(Path(r.path).name)
+            out.setdefault(day or self.day, set()).add(r.product_key)
+        return out
+
+
+def build_level_day(
+    level: str,
+    day: dt.date,
+    ctx: LevelContext,
+    *,
+    products: Collection[str] | None = None,
+    kernels: LoadedKernels | None = None,
+) -> LevelDayResult:
+    """Build, write and record one level of one day from everything the catalog knows for it.
+
+    Parameters
+    ----------
+    level : ``"LB"``, ``"L0"``, ``"L1"`` or ``"CAL"``
+    day : SCET day (LB, L0) or UTC day (L1, CAL)
+    ctx : the run's shared context
+    products : only these registry keys (default: every product of the level)
+    kernels : the loaded SPICE kernel set (L1 and CAL)
+
+    Returns
+    -------
+    LevelDayResult
+
+    Raises
+    ------
+    ValueError
+        For an unknown level, or L0+ without ``ctx.conf_dir``, or L1/CAL without ``kernels``.
+    """
+    if level not in LEVELS:
+        raise ValueError(f"unknown level {level!r}; use one of {', '.join(LEVELS)}")
+    if level != "LB" and ctx.conf_dir is None:
+        raise ValueError(f"level {level} needs the STIX-CONF folder (conf_dir)")
+    if level in ("L1", "CAL") and kernels is None:
+        raise ValueError(f"level {level} needs the loaded SPICE kernels")
+    wanted = sorted(products_at(level) if products is None else set(products))
+    with _level_day_lock(ctx.archive_root, level, day):
+        if ctx.catalog.pending_manifests():  # writes spooled under contention become visible
+            ctx.catalog.flush_spool()
+        result = _BUILDERS[level](day, wanted, ctx, kernels)
+        _record(ctx, result)
+    for folder in sorted({Path(r.path).parent for r in result.written}):
+        remove_stale_temporaries(folder)
+    logger.info(
+        "level day built level=%s day=%s inputs=%d files=%d issues=%d",
+        level, day, len(result.inputs), len(result.written), len(result.issues),
+    )  # fmt: skip
+    return result
+
+
+def run_creation_time(source_date_epoch: str | None = None) -> dt.datetime:
+    """Creation time of a run's products: now, or the pinned ``SOURCE_DATE_EPOCH`` (s, UTC).
+
+    ``SOURCE_DATE_EPOCH`` is the reproducible-builds convention; with it the CLI and the assets
+    write byte-identical files for the same inputs (the routes are compared this way).
+    """
+    if source_date_epoch:
+        return dt.datetime.fromtimestamp(int(source_date_epoch), dt.UTC)
+    return dt.datetime.now(dt.UTC)
+
+
+def stix_conf_tag(conf_dir: Path | None) -> str:
+    """STIX-CONF tag of a clone (first line of ``VERSION.TXT``, written by the sync); else ``""``."""
+    version_file = Path(conf_dir) / "VERSION.TXT" if conf_dir else None
+    if version_file is None or not version_file.is_file():
+        return ""
+    lines = version_file.read_text().splitlines()
+    return lines[0].strip() if lines else ""
+
+
+@contextlib.contextmanager
+def _level_day_lock(archive_root: Path, level: str, day: dt.date) -> Iterator[None]:
+    """Exclusive ``flock`` for one level-day, across processes on this host."""
+    folder = Path(archive_root) / ".locks"
+    folder.mkdir(parents=True, exist_ok=True)
+    fd = os.open(folder / f"{level}-{day.isoformat()}.lock", os.O_RDWR | os.O_CREAT, 0o664)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        os.close(fd)
+
+
+def _record(ctx: LevelContext, result: LevelDayResult) -> None:
+    """Record the files written, stamped now (after the rename, under the level-day lock)."""
+    if not result.written:
+        return
+    written_at = dt.datetime.now(dt.UTC)
+    if result.level == "LB":
+        ctx.catalog.record_lb_results(
+            file_records(
+                result.written, level="LB", written_at=written_at, run_id=ctx.run_id,
+                version=BASE_PROCESSING_VERSION,
+            ),
+            {r.path: r.raw_files for r in result.written},
+        )  # fmt: skip
+        return
+    version = None
+    if result.level == "CAL":
+        from stix_assets.core.products.l2 import CAL_PROCESSING_VERSION
+
+        version = CAL_PROCESSING_VERSION
+    ctx.catalog.record_products(
+        file_records(
+            result.written, level=result.level, written_at=written_at, run_id=ctx.run_id,
+            version=version,
+        )
+    )  # fmt: skip
+
+
+# -- one function per level ----------------------------------------------------------------------
+def _index(name: str, path: Path | None, ctx: LevelContext) -> TmIndex | None:
+    known = ctx.tm_indexes.get(name)
+    if known is not None:
+        return known
+    candidates = [p for p in (path, ctx.tm_path(name) if ctx.tm_path else None) if p is not None]
+    for candidate in candidates:
+        if candidate.is_file():
+            try:
+                return index_tm_file(candidate, ctx.store)
+            except (TMFileError, OSError) as err:
+                logger.warning("tm input unreadable file=%s error=%s", name, err)
+                return None
+    logger.warning("tm input missing file=%s (its packets stay in the LB files)", name)
+    return None
+
+
+def _build_lb(
+    day: dt.date, wanted: Sequence[str], ctx: LevelContext, _kernels: object
+) -> LevelDayResult:
+    from stix_assets.core.products.lb import write_lb
+
+    inputs = tm_inputs(ctx.catalog, day, wanted)
+    indexes = [ix for name, path in inputs if (ix := _index(name, path, ctx)) is not None]
+    issues = tuple(
+        {"file": name, "reason": "TM file not found or unreadable; LB keeps its earlier packets"}
+        for name, _ in inputs
+        if not any(ix.tm.name == name for ix in indexes)
+    )
+    written = write_lb(
+        indexes, ctx.archive_root, scet_days={day}, products=wanted, created=ctx.created,
+        software_version=ctx.software_version,
+    )  # fmt: skip
+    return LevelDayResult(
+        "LB", day, tuple(Path(ix.tm.path) for ix in indexes), tuple(written), issues,
+        tm_indexes=tuple(indexes),
+    )  # fmt: skip
+
+
+def _build_l0(
+    day: dt.date, wanted: Sequence[str], ctx: LevelContext, _kernels: object
+) -> LevelDayResult:
+    from stix_assets.core.products.l0 import build_l0_day
+    from stix_assets.core.products.l0_writer import write_l0
+
+    lb_files = upstream_files(ctx.catalog, "L0", day, wanted)
+    build = build_l0_day(lb_files, day, ctx.store, ctx.conf_dir, products=wanted)
+    written = write_l0(
+        build.products, ctx.archive_root, created=ctx.created,
+        software_version=ctx.software_version, config_version=ctx.config_version,
+    )  # fmt: skip
+    issues = tuple(i.as_dict() for i in build.issues)
+    return LevelDayResult("L0", day, tuple(lb_files), tuple(written), issues, build)
+
+
+def _build_l1(
+    day: dt.date, wanted: Sequence[str], ctx: LevelContext, kernels: LoadedKernels
+) -> LevelDayResult:
+    from stix_assets.core.products.l1 import build_l1_day, write_l1
+
+    l0_files = upstream_files(ctx.catalog, "L1", day, wanted)
+    build = build_l1_day(l0_files, day, ctx.store, kernels, ctx.conf_dir, products=wanted)
+    written = write_l1(
+        build.products, ctx.archive_root, created=ctx.created,
+        software_version=ctx.software_version, config_version=ctx.config_version,
+        needs_reprocessing=build.needs_reprocessing,
+    )  # fmt: skip
+    issues = tuple(i.as_dict() for i in build.issues)
+    return LevelDayResult("L1", day, tuple(l0_files), tuple(written), issues, build)
+
+
+def _build_cal(
+    day: dt.date, wanted: Sequence[str], ctx: LevelContext, kernels: LoadedKernels
+) -> LevelDayResult:
+    from stix_assets.core.products.l2 import build_l2_day, write_l2
+
+    l1_files = upstream_files(ctx.catalog, "CAL", day, wanted)
+    build = build_l2_day(l1_files, day, conf_dir=ctx.conf_dir, kernels=kernels, products=wanted)
+    written = write_l2(
+        build.products, ctx.archive_root, created=ctx.created,
+        software_version=ctx.software_version, config_version=ctx.config_version,
+    )  # fmt: skip
+    issues = tuple(i.as_dict() for i in build.issues)
+    return LevelDayResult("CAL", day, tuple(l1_files), tuple(written), issues, build)
+
+
+_BUILDERS: Mapping[str, Callable[..., LevelDayResult]] = {
+    "LB": _build_lb,
+    "L0": _build_l0,
+    "L1": _build_l1,
+    "CAL": _build_cal,
+}

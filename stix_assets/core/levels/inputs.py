@@ -1,0 +1,69 @@
+"""The input files of a level-day, from the catalog (the archive's mirror), never from a run.
+
+Each function reads the upstream partitions that `stix_assets.core.levels.windows` names for the
+level and keeps the files that exist on disk.
+"""
+
+import datetime as dt
+from collections.abc import Collection
+from pathlib import Path
+
+from stix_assets.core.catalog import Catalog
+from stix_assets.core.levels.windows import INPUT_WINDOWS, products_at
+from stix_assets.core.products.registry import product_by_key
+from stix_assets.core.time import scet_day
+
+__all__ = ["bsd_start_day", "tm_inputs", "upstream_files"]
+
+
+def tm_inputs(
+    catalog: Catalog, scet_day: dt.date, products: Collection[str] | None = None
+) -> list[tuple[str, Path | None]]:
+    """(name, recorded path) of every TM file that touched ``scet_day``, sorted by name."""
+    return catalog.tm_paths_for_day(scet_day, products)
+
+
+def upstream_files(
+    catalog: Catalog, level: str, day: dt.date, products: Collection[str] | None = None
+) -> list[Path]:
+    """Upstream product files a level-day (L0, L1 or CAL) is built from, sorted.
+
+    Parameters
+    ----------
+    catalog : the archive's catalog
+    level : ``"L0"``, ``"L1"`` or ``"CAL"``
+    day : the partition day (SCET day for L0, UTC day for L1 and CAL)
+    products : only these registry keys (default: every product of the level)
+    """
+    window = INPUT_WINDOWS[level]
+    wanted = set(products_at(level) if products is None else products)
+    by_data_day = {p for p in wanted if level == "L1" and product_by_key(p).per_request}
+    found: set[Path] = set()
+    offsets = sorted({off for p in wanted for off in window.offsets(p)})
+    for off in offsets:
+        upstream_day = day + dt.timedelta(days=off)
+        for product, paths in catalog.partition_files(window.upstream, upstream_day, wanted).items():
+            if off in window.offsets(product) and product not in by_data_day:
+                found.update(p for p in paths if p.is_file())
+    if by_data_day:
+        found.update(_bsd_l0_files(catalog, day, window.offsets(next(iter(by_data_day))), by_data_day))
+    return sorted(found)
+
+
+def bsd_start_day(name: str) -> dt.date | None:
+    """SCET day of the data start of a BSD L0 file, from its name (``..._<start>-<end>_V..``)."""
+    parts = name.split("_")
+    start = parts[3].split("-")[0] if len(parts) > 3 else ""
+    return scet_day(int(start)) if start.isdigit() and len(start) == 10 else None
+
+
+def _bsd_l0_files(
+    catalog: Catalog, utc_day: dt.date, offsets: tuple[int, ...], products: set[str]
+) -> set[Path]:
+    """BSD L0 files whose data start on a SCET day around ``utc_day`` (whatever TM day)."""
+    days = {utc_day + dt.timedelta(days=off) for off in offsets}
+    return {
+        path
+        for path in catalog.request_files("L0", products)
+        if bsd_start_day(path.name) in days and path.is_file()
+    }

@@ -1,0 +1,128 @@
+"""The archive does not depend on the order, grouping or repetition of TM deliveries.
+
+Real packets (replicated onto two days by ``benchmarks/generate_tm.py``) are processed TM -> L1
+once as one run (the reference), and then, per hypothesis example, in a drawn order, split into
+drawn groups (one ``process`` run each), with a drawn file delivered again at the end. Every
+product file must come out identical to the reference (creation time pinned, so byte for byte;
+on a difference the HDUs are compared through astropy to say where), and no file may ever lose
+rows from one run to the next.
+"""
+
+import datetime as dt
+import hashlib
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+from astropy.io import fits
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from stix_assets.core.idb import IdbStore
+from stix_assets.core.process import process_tm_files
+
+pytestmark = pytest.mark.realdata
+
+CREATED = dt.datetime(2026, 12, 2, 12, 0, tzinfo=dt.UTC)
+LEVEL_DIRS = ("LB", "L0", "L1")
+
+
+def _process(files, archive: Path, kit: dict[str, Path]) -> None:
+    summary = process_tm_files(
+        list(files), archive, IdbStore(kit["idb"]), end_level="L1", created=CREATED,
+        software_version="test", conf_dir=kit["conf"], spice_dir=kit["spice"],
+    )  # fmt: skip
+    assert not summary.errors
+
+
+def _files(archive: Path) -> dict[str, Path]:
+    return {
+        str(p.relative_to(archive)): p
+        for level in LEVEL_DIRS
+        for p in sorted((archive / level).rglob("*.fits"))
+    }
+
+
+def _digests(archive: Path) -> dict[str, str]:
+    return {rel: hashlib.sha256(p.read_bytes()).hexdigest() for rel, p in _files(archive).items()}
+
+
+def _rows(archive: Path) -> dict[str, int]:
+    out = {}
+    for rel, path in _files(archive).items():
+        with fits.open(path) as hdul:
+            out[rel] = len(hdul["DATA"].data) if "DATA" in hdul else 0
+    return out
+
+
+def _where_different(a: Path, b: Path) -> str:
+    """The first HDU, keyword or column in which two files differ (through astropy)."""
+    with fits.open(a) as ha, fits.open(b) as hb:
+        for x, y in zip(ha, hb, strict=False):
+            for key in sorted(set(x.header) | set(y.header)):
+                if key not in ("DATE", "CHECKSUM", "DATASUM") and x.header.get(key) != y.header.get(
+                    key
+                ):
+                    return f"{x.name}: {key} {x.header.get(key)!r} != {y.header.get(key)!r}"
+            if x.data is not None and hasattr(x.data, "names"):
+                for col in x.data.names:
+                    if not np.array_equal(x.data[col], y.data[col]):
+                        return f"{x.name}: column {col} differs"
+        return "HDU count" if len(ha) != len(hb) else "bytes only"
+
+
+@pytest.fixture(scope="module")
+def reference_archive(replicated_tm, kit_dirs, tmp_path_factory) -> Path:
+    archive = tmp_path_factory.mktemp("one_run")
+    _process(replicated_tm, archive, kit_dirs)
+    return archive
+
+
+@st.composite
+def deliveries(draw, n_files: int) -> list[list[int]]:
+    """A delivery plan: a permutation cut into groups, maybe one file delivered again."""
+    order = draw(st.permutations(range(n_files)))
+    cuts = sorted(draw(st.sets(st.integers(1, n_files - 1), max_size=3)))
+    groups = [list(order[i:j]) for i, j in zip([0, *cuts], [*cuts, n_files], strict=True)]
+    again = draw(st.none() | st.integers(0, n_files - 1))
+    return groups + ([[again]] if again is not None else [])
+
+
+def test_reference_run_has_every_level(reference_archive):
+    levels = {rel.split("/")[0] for rel in _digests(reference_archive)}
+    assert levels == set(LEVEL_DIRS)
+
+
+@settings(max_examples=5, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_any_order_grouping_and_repetition_gives_the_same_archive(
+    data, replicated_tm, kit_dirs, reference_archive
+):
+    plan = data.draw(deliveries(len(replicated_tm)), label="deliveries")
+    expected = _digests(reference_archive)
+    with tempfile.TemporaryDirectory() as tmp:
+        archive = Path(tmp)
+        before: dict[str, int] = {}
+        for group in plan:
+            _process([replicated_tm[i] for i in group], archive, kit_dirs)
+            rows = _rows(archive)
+            shrunk = {rel: (before[rel], n) for rel, n in rows.items() if n < before.get(rel, 0)}
+            assert not shrunk, f"files lost rows after delivering {group}: {shrunk}"
+            before = rows
+        got = _digests(archive)
+        assert sorted(got) == sorted(expected)
+        different = {
+            rel: _where_different(archive / rel, reference_archive / rel)
+            for rel in expected
+            if got[rel] != expected[rel]
+        }
+        assert not different, different
+
+
+def test_late_redelivery_of_one_file_keeps_every_product(replicated_tm, kit_dirs, tmp_path):
+    """The reproduction of the data-loss report: all files, then the last one again."""
+    _process(replicated_tm, tmp_path, kit_dirs)
+    before = _rows(tmp_path)
+    _process(replicated_tm[-1:], tmp_path, kit_dirs)
+    assert _rows(tmp_path) == before
