@@ -15,7 +15,7 @@ import datetime as dt
 import filecmp
 import logging
 import shutil
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,8 +24,8 @@ from dagster._core.storage.defs_state.base import set_defs_state_storage
 
 from stix_assets.assets._results import (
     TM_RAW_KEY,
+    data_days_from_metadata,
     days_touched_from_metadata,
-    l0_asset_key,
     lb_asset_key,
     level_asset_key,
 )
@@ -38,11 +38,13 @@ from stix_assets.assets.daily import (
     plots_ql_lightcurve,
 )
 from stix_assets.assets.ingest import idb_versions, tm_raw
-from stix_assets.assets.levels import L0_PRODUCTS, level_0, level_1, level_binary, spice_kernels
+from stix_assets.assets.levels import level_0, level_1, level_2, level_binary, spice_kernels
+from stix_assets.core.levels import LEVELS, affected_days, products_at
+from stix_assets.core.levels.windows import level_after
 from stix_assets.core.products.registry import PRODUCTS
 from stix_assets.partitions import scet_day_key, scet_day_range, tm_files
 from stix_assets.resources import StixSettings
-from stix_assets.sensors import DayRequest, plan_days
+from stix_assets.sensors import plan_days
 
 __all__ = [
     "DagsterRun",
@@ -54,7 +56,7 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-_ASSETS = [idb_versions, spice_kernels, tm_raw, level_binary, level_0, level_1]
+_ASSETS = [idb_versions, spice_kernels, tm_raw, level_binary, level_0, level_1, level_2]
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,12 +71,13 @@ class DagsterRun:
 
 @dataclass(frozen=True, slots=True)
 class DagsterRunSummary:
-    """The ``tm/raw`` runs (one per file), the LB and the L0 runs (one per SCET day)."""
+    """The ``tm/raw`` runs (one per file) and the runs of each level (one per day)."""
 
     tm_runs: tuple[DagsterRun, ...]
     lb_runs: tuple[DagsterRun, ...]
     l0_runs: tuple[DagsterRun, ...] = ()
     l1_runs: tuple[DagsterRun, ...] = ()
+    l2_runs: tuple[DagsterRun, ...] = ()
 
     @property
     def success(self) -> bool:
@@ -82,7 +85,7 @@ class DagsterRunSummary:
         return all(r.success for r in self._all())
 
     def _all(self) -> tuple[DagsterRun, ...]:
-        return (*self.tm_runs, *self.lb_runs, *self.l0_runs, *self.l1_runs)
+        return (*self.tm_runs, *self.lb_runs, *self.l0_runs, *self.l1_runs, *self.l2_runs)
 
     @property
     def failed(self) -> tuple[DagsterRun, ...]:
@@ -100,6 +103,8 @@ class DagsterRunSummary:
         )
         if self.l1_runs:
             text += f", {sum(r.success for r in self.l1_runs)}/{len(self.l1_runs)} L1 days written"
+        if self.l2_runs:
+            text += f", {sum(r.success for r in self.l2_runs)}/{len(self.l2_runs)} CAL days written"
         return text
 
 
@@ -149,23 +154,59 @@ def _materialize(
     return DagsterRun(partition_key, names, result.run_id, result.success), result
 
 
-def _l0_days(lb_requests: Sequence[DayRequest], last_day: dt.date) -> dict[dt.date, set[str]]:
-    """L0 days to rebuild after LB days were written.
+_NODE = {"LB": "level_binary", "L0": "level_0", "L1": "level_1", "CAL": "level_2"}
+_KEY = {
+    "LB": lb_asset_key,
+    "L0": lambda p: level_asset_key("l0", p),
+    "L1": lambda p: level_asset_key("l1", p),
+    "CAL": lambda p: level_asset_key("l2", p),
+}
 
-    The days themselves and, for daily products, both neighbours (their edge bins may sit in
-    the LB file just written).
+
+def _run_level(
+    instance: dg.DagsterInstance,
+    stix: StixSettings,
+    level: str,
+    days: Mapping[dt.date, set[str]],
+) -> tuple[list[DagsterRun], dict[dt.date, set[str]]]:
+    """One run per day of ``level``; returns the runs and the data days of what they wrote.
+
+    The data days feed `affected_days` of the next level, exactly as in the direct route: the
+    partition day for daily files, the data start day of BSD L0 files (``data_days`` metadata).
     """
-    l0_keys = {p.key for p in L0_PRODUCTS}
-    per_request = {p.key for p in L0_PRODUCTS if p.per_request}
-    days: dict[dt.date, set[str]] = {}
-    for r in lb_requests:
-        for product in set(r.products) & l0_keys:
-            offsets = (0,) if product in per_request else (-1, 0, 1)
-            for off in offsets:
-                day = r.scet_day + dt.timedelta(days=off)
-                if day <= last_day:
-                    days.setdefault(day, set()).add(product)
-    return days
+    runs: list[DagsterRun] = []
+    written: dict[dt.date, set[str]] = {}
+    for day, products in sorted(days.items()):
+        keys = [_KEY[level](p) for p in sorted(products)]
+        run, result = _materialize(instance, stix, scet_day_key(day), keys)
+        runs.append(run)
+        if not run.success:
+            continue
+        for event in result.asset_materializations_for_node(_NODE[level]):
+            product = event.asset_key.path[-1]
+            data_days = data_days_from_metadata(event.metadata) if level == "L0" else []
+            for data_day in data_days or [day]:
+                written.setdefault(data_day, set()).add(product)
+    return runs, written
+
+
+def _chain(
+    instance: dg.DagsterInstance,
+    stix: StixSettings,
+    lb_days: Mapping[dt.date, set[str]],
+    *,
+    end_level: str,
+    last_day: dt.date,
+) -> dict[str, list[DagsterRun]]:
+    """LB days given, then every day they affect, level by level up to ``end_level``."""
+    runs: dict[str, list[DagsterRun]] = {}
+    todo = {d: set(p) for d, p in lb_days.items()}
+    for level in LEVELS[: LEVELS.index(end_level) + 1]:
+        runs[level], written = _run_level(instance, stix, level, todo)
+        following = level_after(level)
+        if following is not None:
+            todo = {d: p for d, p in affected_days(following, written).items() if d <= last_day}
+    return runs
 
 
 def materialize_tm_files(
@@ -175,14 +216,14 @@ def materialize_tm_files(
     *,
     end_level: str = "L0",
 ) -> DagsterRunSummary:
-    """Ingest TM files and write the LB days they touch, as Dagster runs on ``instance``.
+    """Ingest TM files and rebuild every level-day they affect, as Dagster runs on ``instance``.
 
     Parameters
     ----------
     paths : TM files (``*PktTmRaw*.xml``); copied into ``settings.incoming_path()`` unless there
     settings : folders and options, as the code location uses them
     instance : where runs and materializations are recorded
-    end_level : ``"TM"``, ``"LB"``, ``"L0"`` or ``"L1"``: the last level materialized
+    end_level : ``"TM"``, ``"LB"``, ``"L0"``, ``"L1"`` or ``"L2"``: the last level materialized
 
     Returns
     -------
@@ -212,46 +253,25 @@ def materialize_tm_files(
     )
     if plan.dropped:
         logger.warning("scet days outside the partition range dropped n=%d", len(plan.dropped))
-    lb_runs, l0_runs, l1_runs = [], [], []
-    if end_level in ("LB", "L0", "L1"):
-        lb_runs = [
-            _materialize(
-                instance, settings, scet_day_key(r.scet_day), [lb_asset_key(p) for p in r.products]
-            )[0]
-            for r in plan.requests
-        ]
-    l0_days = _l0_days(plan.requests, last_day)
-    if end_level in ("L0", "L1"):
-        l0_runs = [
-            _materialize(
-                instance, settings, scet_day_key(day), [l0_asset_key(p) for p in sorted(products)]
-            )[0]
-            for day, products in sorted(l0_days.items())
-        ]
-    if end_level == "L1":
-        # a UTC day's bins sit in the SCET day files around it
-        l1_days: dict[dt.date, set[str]] = {}
-        for day, products in l0_days.items():
-            for off in (-1, 0, 1):
-                if day + dt.timedelta(days=off) <= last_day:
-                    l1_days.setdefault(day + dt.timedelta(days=off), set()).update(products)
-        l1_runs = [
-            _materialize(
-                instance, settings, scet_day_key(day),
-                [level_asset_key("l1", p) for p in sorted(products)],
-            )[0]
-            for day, products in sorted(l1_days.items())
-        ]  # fmt: skip
-    summary = DagsterRunSummary(tuple(tm_runs), tuple(lb_runs), tuple(l0_runs), tuple(l1_runs))
+    runs: dict[str, list[DagsterRun]] = {}
+    if end_level != "TM":
+        lb_days = {r.scet_day: set(r.products) for r in plan.requests}
+        runs = _chain(
+            instance, settings, lb_days, end_level=_CHAIN_LEVEL[end_level], last_day=last_day
+        )
+    summary = _summary(tm_runs, runs)
     logger.info("dagster processing done summary=%s", summary)
     return summary
 
 
-_LEVEL_KEYS = {
-    "LB": lambda p: lb_asset_key(p.key),
-    "L0": lambda p: level_asset_key("l0", p.key),
-    "L1": lambda p: level_asset_key("l1", p.key),
-}
+_CHAIN_LEVEL = {"LB": "LB", "L0": "L0", "L1": "L1", "L2": "CAL"}
+
+
+def _summary(tm_runs: Sequence[DagsterRun], runs: Mapping[str, Sequence[DagsterRun]]):
+    return DagsterRunSummary(
+        tuple(tm_runs),
+        *(tuple(runs.get(level, ())) for level in LEVELS),
+    )
 
 
 def reprocess_days(
@@ -266,23 +286,22 @@ def reprocess_days(
     """Rebuild a date range level by level (all days of a level before the next level).
 
     One run per (level, day), recorded on ``instance`` like a backfill would be; products
-    filter by registry key. LB is rebuilt from the TM files the catalog lists for each day.
+    filter by registry key. Every level-day is rebuilt from everything the catalog knows for
+    it (`stix_assets.core.levels.build_level_day`).
     """
-    unknown = set(levels) - set(_LEVEL_KEYS)
+    chosen = [_CHAIN_LEVEL.get(level, level) for level in levels]
+    unknown = set(chosen) - set(LEVELS)
     if unknown:
-        raise ValueError(f"unknown levels {sorted(unknown)}; use LB, L0, L1")
-    wanted = set(products) if products else None
-    runs: dict[str, list[DagsterRun]] = {"LB": [], "L0": [], "L1": []}
+        raise ValueError(f"unknown levels {sorted(unknown)}; use LB, L0, L1, L2")
     days = [first_day + dt.timedelta(days=i) for i in range((last_day - first_day).days + 1)]
-    for level in ("LB", "L0", "L1"):
-        if level not in levels:
+    runs: dict[str, list[DagsterRun]] = {}
+    for level in LEVELS:
+        if level not in chosen:
             continue
-        pool = PRODUCTS if level == "LB" else L0_PRODUCTS
-        keys = [_LEVEL_KEYS[level](p) for p in pool if wanted is None or p.key in wanted]
-        if not keys:
-            continue
-        runs[level] = [_materialize(instance, settings, scet_day_key(d), keys)[0] for d in days]
-    return DagsterRunSummary((), tuple(runs["LB"]), tuple(runs["L0"]), tuple(runs["L1"]))
+        keys = [p for p in products_at(level) if products is None or p in products]
+        if keys:
+            runs[level] = _run_level(instance, settings, level, {d: set(keys) for d in days})[0]
+    return _summary((), runs)
 
 
 def materialize_daily_products(

@@ -29,6 +29,7 @@ for one archive.
 """
 
 import functools
+import importlib.metadata
 import logging
 import os
 from pathlib import Path
@@ -38,6 +39,7 @@ import dagster as dg
 from stix_assets.core.catalog import Catalog
 from stix_assets.core.config import FIELDS, Settings, load_settings
 from stix_assets.core.idb import IdbStore
+from stix_assets.core.levels import LevelContext, run_creation_time, stix_conf_tag
 from stix_assets.core.spice import KernelStore
 
 __all__ = ["DEFAULT_DATA_ROOT", "DEFAULT_SETTLE_TIME_S", "StixSettings"]
@@ -141,6 +143,21 @@ class StixSettings(dg.ConfigurableResource):
     def kernel_store(self) -> KernelStore:
         """Return the SPICE kernel store (``ck fk ... spk`` below ``kernel_dir``)."""
         return KernelStore(self.settings().kernel_dir)
+
+    def level_context(self, run_id: str) -> LevelContext:
+        """The context `stix_assets.core.levels.build_level_day` needs, for one run."""
+        s = self.settings()
+        return LevelContext(
+            archive_root=s.archive_dir,
+            catalog=self.catalog(),
+            store=self.idb_store(),
+            created=run_creation_time(os.environ.get("SOURCE_DATE_EPOCH")),
+            software_version=importlib.metadata.version("stix_assets"),
+            conf_dir=s.stix_conf_dir,
+            config_version=stix_conf_tag(s.stix_conf_dir),
+            run_id=run_id,
+            tm_path=self.tm_path,
+        )
 
     def catalog(self) -> Catalog:
         """Open a catalog handle on `catalog_file` (the folder is created)."""

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 import dagster as dg
 
 from stix_assets.core.fits import content_digest
+from stix_assets.core.levels.day import stix_conf_tag
 from stix_assets.core.products.registry import (
     BASE_PROCESSING_VERSION,
     PRODUCTS,
@@ -39,6 +40,7 @@ __all__ = [
     "TM_CODE_VERSION",
     "TM_RAW_KEY",
     "conf_version",
+    "data_days_from_metadata",
     "days_touched_from_metadata",
     "l0_asset_key",
     "l0_code_version",
@@ -76,6 +78,15 @@ def product_key_of(asset_key: dg.AssetKey) -> str:
 
 def _days_json(days_by_product: Mapping[str, Iterable[dt.date]]) -> dict[str, list[str]]:
     return {p: sorted(d.isoformat() for d in days) for p, days in sorted(days_by_product.items())}
+
+
+def data_days_from_metadata(metadata: Mapping[str, object]) -> list[dt.date]:
+    """Read back the ``data_days`` metadata of an L0 materialization."""
+    entry = metadata.get("data_days")
+    value = getattr(entry, "value", entry) or []
+    if isinstance(value, str):
+        value = json.loads(value)
+    return [dt.date.fromisoformat(d) for d in value]
 
 
 def days_touched_from_metadata(metadata: Mapping[str, object]) -> dict[str, list[dt.date]]:
@@ -192,12 +203,8 @@ def l0_code_version(processing_version: int) -> str:
 
 
 def conf_version(conf_dir: Path) -> str:
-    """STIX-CONF tag of a clone (first line of ``VERSION.TXT``, written by the STIX-CONF sync)."""
-    version_file = conf_dir / "VERSION.TXT"
-    if not version_file.is_file():
-        return ""
-    lines = version_file.read_text().splitlines()
-    return lines[0].strip() if lines else ""
+    """STIX-CONF tag of a clone (`stix_assets.core.levels.stix_conf_tag`)."""
+    return stix_conf_tag(conf_dir)
 
 
 def level_data_version(code_version: str, files: Sequence[Path]) -> str:
@@ -275,16 +282,29 @@ def level_results(
 
 
 def l0_results(
-    written: Sequence["L0FileResult"], build: "L0Build", *, config_version: str = ""
+    written: Sequence["L0FileResult"],
+    build: "L0Build",
+    *,
+    config_version: str = "",
+    data_days: Mapping[dt.date, set[str]] | None = None,
 ) -> list[dg.MaterializeResult]:
-    """L0 results: `level_results` plus IDB versions and the BSD sequences still waiting."""
+    """L0 results: `level_results` plus IDB versions, waiting BSD sequences and data days.
+
+    ``data_days`` (day of the data -> products, `LevelDayResult.data_days`) says which L1 days
+    the files feed: a BSD request's data may start long before the day its TM arrived.
+    """
     versions: dict[str, set[str]] = {}
     for prod in build.products:
         versions.setdefault(prod.spec.key, set()).update(v for v, _, _ in prod.idb_versions)
+    days: dict[str, list[str]] = {}
+    for day, products in sorted((data_days or {}).items()):
+        for product in products:
+            days.setdefault(product, []).append(day.isoformat())
     extra = {
         key: {
             "idb_versions": dg.MetadataValue.json(sorted(v)),
             "n_waiting_sequences": len(build.waiting) if product_by_key(key).per_request else 0,
+            "data_days": dg.MetadataValue.json(days.get(key, [])),
         }
         for key, v in versions.items()
     }

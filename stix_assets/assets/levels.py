@@ -6,7 +6,6 @@ LB file, so it yields nothing instead of an empty "materialized" partition (the 
 exactly the days that have a file; see docs/decisions.md).
 """
 
-import datetime as dt
 from collections.abc import Sequence
 
 import dagster as dg
@@ -17,9 +16,7 @@ from stix_assets.assets._results import (
     L1_GROUP,
     LB_CODE_VERSION,
     LB_GROUP,
-    SOFTWARE_VERSION,
     TM_RAW_KEY,
-    conf_version,
     l0_asset_key,
     l0_code_version,
     l0_results,
@@ -30,25 +27,9 @@ from stix_assets.assets._results import (
     level_results,
     product_key_of,
 )
-from stix_assets.core.catalog import Catalog
-from stix_assets.core.ingest import index_tm_file
+from stix_assets.core.levels import INPUT_WINDOWS, build_level_day, products_at
 from stix_assets.core.plots import markdown_image, plot_product
-from stix_assets.core.products.builders import BUILDERS
-from stix_assets.core.products.l0 import build_l0_day, lb_files_for_day
-from stix_assets.core.products.l0_writer import write_l0
-from stix_assets.core.products.l1 import (
-    build_l1_day,
-    l0_files_for_day,
-    write_l1,
-)
-from stix_assets.core.products.l2 import (
-    CAL_PROCESSING_VERSION,
-    L2_PRODUCTS,
-    build_l2_day,
-    write_l2,
-)
-from stix_assets.core.products.lb import LbFileResult, write_lb
-from stix_assets.core.products.records import file_records
+from stix_assets.core.products.l2 import CAL_PROCESSING_VERSION
 from stix_assets.core.products.registry import PRODUCTS, ProductSpec, product_by_key
 from stix_assets.core.spice import loaded_kernels
 from stix_assets.partitions import scet_day_from_key, scet_days, utc_days
@@ -65,9 +46,10 @@ __all__ = [
     "level_1",
     "level_binary",
     "spice_kernels",
+    "window_mapping",
 ]
 
-L0_PRODUCTS = tuple(p for p in PRODUCTS if p.key in BUILDERS)
+L0_PRODUCTS = tuple(product_by_key(key) for key in products_at("L0"))
 """Products that have an L0 family (the rest stay at LB: heartbeat, on-board automatic data)."""
 
 
@@ -86,18 +68,15 @@ def _lb_spec(product: ProductSpec) -> dg.AssetSpec:
     )
 
 
+def window_mapping(level: str, product: str) -> dg.TimeWindowPartitionMapping:
+    """The partition mapping of a level's input window (`stix_assets.core.levels.INPUT_WINDOWS`)."""
+    offsets = INPUT_WINDOWS[level].offsets(product)
+    return dg.TimeWindowPartitionMapping(start_offset=min(offsets), end_offset=max(offsets))
+
+
 def lb_specs() -> list[dg.AssetSpec]:
     """One spec per registry product, in registry order."""
     return [_lb_spec(p) for p in PRODUCTS]
-
-
-def _record(
-    catalog: Catalog, results: Sequence[LbFileResult], *, written_at: dt.datetime, run_id: str
-) -> None:
-    catalog.record_lb_results(
-        file_records(results, level="LB", written_at=written_at, run_id=run_id, version=2),
-        {r.path: r.raw_files for r in results},
-    )
 
 
 @dg.multi_asset(
@@ -109,27 +88,14 @@ def _record(
 )
 def level_binary(context: dg.AssetExecutionContext, stix: StixSettings):
     """LB files of one SCET day, merged from every TM file the catalog lists for that day."""
-    scet_day = scet_day_from_key(context.partition_key)
-    wanted = sorted(product_key_of(k) for k in context.selected_asset_keys)
-    catalog = stix.catalog()
-    catalog.flush_spool()  # catalog writes spooled under lock contention become visible
-    tm_inputs = catalog.tm_paths_for_day(scet_day, wanted)
-    store = stix.idb_store()
-    indexes = [index_tm_file(path or stix.tm_path(name), store) for name, path in tm_inputs]
-    created = dt.datetime.now(dt.UTC)
-    results = write_lb(
-        indexes,
-        stix.archive_root(),
-        scet_days={scet_day},
-        products=wanted,
-        software_version=SOFTWARE_VERSION,
-        created=created,
+    built = build_level_day(
+        "LB",
+        scet_day_from_key(context.partition_key),
+        stix.level_context(context.run.run_id),
+        products=[product_key_of(k) for k in context.selected_asset_keys],
     )
-    _record(catalog, results, written_at=created, run_id=context.run.run_id)
-    context.log.info(
-        "lb written scet_day=%s tm_files=%d files=%d", scet_day, len(indexes), len(results)
-    )
-    yield from lb_results(results, indexes)
+    context.log.info("lb written scet_day=%s files=%d", built.day, len(built.written))
+    yield from lb_results(built.written, built.tm_indexes)
 
 
 # -- L0 ------------------------------------------------------------------------------------------
@@ -148,8 +114,7 @@ def follows_upstream_days() -> dg.AutomationCondition:
 
 
 def _l0_spec(product: ProductSpec) -> dg.AssetSpec:
-    # a daily product's bins near midnight sit in the LB file of the neighbouring SCET day
-    window = dg.TimeWindowPartitionMapping(start_offset=-1, end_offset=1)
+    window = window_mapping("L0", product.key)
     return dg.AssetSpec(
         l0_asset_key(product.key),
         group_name=L0_GROUP,
@@ -172,29 +137,20 @@ def l0_specs() -> list[dg.AssetSpec]:
 @dg.multi_asset(specs=l0_specs(), partitions_def=scet_days, can_subset=True, name="level_0")
 def level_0(context: dg.AssetExecutionContext, stix: StixSettings):
     """L0 files of one SCET day, rebuilt whole from the LB files of the day and its neighbours."""
-    scet_day = scet_day_from_key(context.partition_key)
-    wanted = sorted(product_key_of(k) for k in context.selected_asset_keys)
-    catalog = stix.catalog()
-    catalog.flush_spool()
-    lb_files = lb_files_for_day(catalog, scet_day, wanted)
-    conf_dir = stix.settings().stix_conf_dir
-    build = build_l0_day(lb_files, scet_day, stix.idb_store(), conf_dir, products=wanted)
-    created = dt.datetime.now(dt.UTC)
-    written = write_l0(
-        build.products,
-        stix.archive_root(),
-        created=created,
-        software_version=SOFTWARE_VERSION,
-        config_version=conf_version(conf_dir),
-    )
-    catalog.record_products(
-        file_records(written, level="L0", written_at=created, run_id=context.run.run_id)
+    ctx = stix.level_context(context.run.run_id)
+    built = build_level_day(
+        "L0",
+        scet_day_from_key(context.partition_key),
+        ctx,
+        products=[product_key_of(k) for k in context.selected_asset_keys],
     )
     context.log.info(
-        "l0 written scet_day=%s lb_files=%d files=%d issues=%d waiting=%d",
-        scet_day, len(lb_files), len(written), len(build.issues), len(build.waiting),
+        "l0 written scet_day=%s lb_files=%d files=%d issues=%d",
+        built.day, len(built.inputs), len(built.written), len(built.issues),
     )  # fmt: skip
-    yield from l0_results(written, build, config_version=conf_version(conf_dir))
+    yield from l0_results(
+        built.written, built.build, config_version=ctx.config_version, data_days=built.data_days()
+    )
 
 
 # -- L1 ------------------------------------------------------------------------------------------
@@ -214,8 +170,7 @@ spice_kernels = dg.AssetSpec(
 
 
 def _l1_spec(product: ProductSpec) -> dg.AssetSpec:
-    # a UTC day's bins come from the SCET day files around it (SCET days start a few s early)
-    window = dg.TimeWindowPartitionMapping(start_offset=-1, end_offset=1)
+    window = window_mapping("L1", product.key)
     return dg.AssetSpec(
         level_asset_key("l1", product.key),
         group_name=L1_GROUP,
@@ -244,33 +199,21 @@ def l1_specs() -> list[dg.AssetSpec]:
 @dg.multi_asset(specs=l1_specs(), partitions_def=utc_days, can_subset=True, name="level_1")
 def level_1(context: dg.AssetExecutionContext, stix: StixSettings):
     """L1 files of one UTC day from the L0 files of the SCET days around it, with SPICE."""
-    utc_day = scet_day_from_key(context.partition_key)
-    wanted = sorted(product_key_of(k) for k in context.selected_asset_keys)
-    catalog = stix.catalog()
-    catalog.flush_spool()
-    l0_files = l0_files_for_day(catalog, utc_day, wanted)
-    conf_dir = stix.settings().stix_conf_dir
-    created = dt.datetime.now(dt.UTC)
+    ctx = stix.level_context(context.run.run_id)
+    wanted = [product_key_of(k) for k in context.selected_asset_keys]
     with loaded_kernels(stix.kernel_store()) as kernels:
-        build = build_l1_day(
-            l0_files, utc_day, stix.idb_store(), kernels, conf_dir, products=wanted
+        built = build_level_day(
+            "L1", scet_day_from_key(context.partition_key), ctx, products=wanted, kernels=kernels
         )
-        written = write_l1(
-            build.products, stix.archive_root(), created=created,
-            software_version=SOFTWARE_VERSION, config_version=conf_version(conf_dir),
-            needs_reprocessing=build.needs_reprocessing,
-        )  # fmt: skip
-        spice = {"spice_mk": kernels.spice_mk, **build.coverage.as_metadata()}
-    catalog.record_products(
-        file_records(written, level="L1", written_at=created, run_id=context.run.run_id)
-    )
+        spice = {"spice_mk": kernels.spice_mk, **built.build.coverage.as_metadata()}
     context.log.info(
-        "l1 written utc_day=%s files=%d issues=%d", utc_day, len(written), len(build.issues)
+        "l1 written utc_day=%s files=%d issues=%d", built.day, len(built.written), len(built.issues)
     )
     idb = {
-        p.tables.spec.key: sorted({v for v, _, _ in p.tables.idb_versions}) for p in build.products
+        p.tables.spec.key: sorted({v for v, _, _ in p.tables.idb_versions})
+        for p in built.build.products
     }
-    plots = quicklook_plots(written)
+    plots = quicklook_plots(built.written)
     extra = {
         r.product_key: {
             "spice": dg.MetadataValue.json(spice),
@@ -278,14 +221,10 @@ def level_1(context: dg.AssetExecutionContext, stix: StixSettings):
             "idb_versions": dg.MetadataValue.json(idb.get(r.product_key, [])),
             **plots.get(r.product_key, {}),
         }
-        for r in written
+        for r in built.written
     }
     yield from level_results(
-        "l1",
-        written,
-        issues=[i.as_dict() for i in build.issues],
-        extra=extra,
-        config_version=conf_version(conf_dir),
+        "l1", built.written, issues=built.issues, extra=extra, config_version=ctx.config_version
     )
 
 
@@ -310,42 +249,28 @@ def _l2_spec(product: ProductSpec) -> dg.AssetSpec:
 
 def l2_specs() -> list[dg.AssetSpec]:
     """One spec per product with an L2-stage product (CAL energy)."""
-    return [_l2_spec(product_by_key(key)) for key in L2_PRODUCTS]
+    return [_l2_spec(product_by_key(key)) for key in products_at("CAL")]
 
 
 @dg.multi_asset(specs=l2_specs(), partitions_def=utc_days, can_subset=True, name="level_2")
 def level_2(context: dg.AssetExecutionContext, stix: StixSettings):
     """CAL files of the calibration spectra of one UTC day, fitted from that day's L1 file."""
-    utc_day = scet_day_from_key(context.partition_key)
-    wanted = sorted(product_key_of(k) for k in context.selected_asset_keys)
-    catalog = stix.catalog()
-    catalog.flush_spool()
-    l1_files = [p for ps in catalog.partition_files("L1", utc_day, wanted).values() for p in ps]
-    conf_dir = stix.settings().stix_conf_dir
-    created = dt.datetime.now(dt.UTC)
+    ctx = stix.level_context(context.run.run_id)
+    wanted = [product_key_of(k) for k in context.selected_asset_keys]
     with loaded_kernels(stix.kernel_store()) as kernels:
-        build = build_l2_day(l1_files, utc_day, conf_dir=conf_dir, kernels=kernels, products=wanted)
-        written = write_l2(
-            build.products, stix.archive_root(), created=created,
-            software_version=SOFTWARE_VERSION, config_version=conf_version(conf_dir),
-        )  # fmt: skip
-    catalog.record_products(
-        file_records(
-            written,
-            level="CAL",
-            written_at=created,
-            run_id=context.run.run_id,
-            version=CAL_PROCESSING_VERSION,
+        built = build_level_day(
+            "CAL", scet_day_from_key(context.partition_key), ctx, products=wanted, kernels=kernels
         )
-    )
+        spice_mk = kernels.spice_mk
     context.log.info(
-        "cal written utc_day=%s files=%d issues=%d", utc_day, len(written), len(build.issues)
-    )
+        "cal written utc_day=%s files=%d issues=%d",
+        built.day, len(built.written), len(built.issues),
+    )  # fmt: skip
     yield from level_results(
-        "l2", written, issues=[i.as_dict() for i in build.issues],
+        "l2", built.written, issues=built.issues,
         versions={key: CAL_PROCESSING_VERSION for key in wanted},
-        config_version=conf_version(conf_dir),
-        extra={r.product_key: {"spice_mk": kernels.spice_mk} for r in written},
+        config_version=ctx.config_version,
+        extra={r.product_key: {"spice_mk": spice_mk} for r in built.written},
     )  # fmt: skip
 
 

@@ -13,16 +13,16 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     """Add the ``reprocess`` sub-command to ``stix-assets``."""
     p = subparsers.add_parser(
         "reprocess",
-        help="rebuild days LB -> L0 -> L1 on the Dagster instance (a backfill from the shell)",
+        help="rebuild days LB -> L0 -> L1 -> L2 on the Dagster instance (a backfill from the shell)",
         description=(
             "Rebuild a date range level by level as Dagster runs on the instance of DAGSTER_HOME "
             "(the UI shows them), with level and product filters. Days are SCET days for LB/L0 "
-            "and UTC days for L1."
+            "and UTC days for L1 and L2 (CAL)."
         ),
     )
     p.add_argument("--start", type=dt.date.fromisoformat, required=True, help="first day (ISO)")
     p.add_argument("--end", type=dt.date.fromisoformat, help="last day (default: --start)")
-    p.add_argument("--levels", default="L0,L1", help="comma list of LB, L0, L1 (default L0,L1)")
+    p.add_argument("--levels", default="L0,L1", help="comma list of LB, L0, L1, L2 (default L0,L1)")
     p.add_argument("--products", help="comma list of registry keys, e.g. ql_lightcurve,hk_maxi")
     p.add_argument("--json", action="store_true", help="print the result as JSON")
     add_config_option(p)
