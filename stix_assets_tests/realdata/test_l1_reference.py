@@ -65,13 +65,6 @@ _UNSYNC_RELS: set[str] = set()  # our relative paths of the files STIXCore dated
 _UNSYNC_KEYS = {
     "OBT_BEG", "OBT_END", "DATE-OBS", "DATE-BEG", "DATE-AVG", "DATE-END", "PARENT", "FILENAME",
 }  # fmt: skip
-# Pending a fix in core/fits.py (requested): TDIM of string sub-array columns. Our writer writes
-# '(32)' for 32 strings of 4 characters (astropy then reads one 128-character string) and no TDIM
-# for BSD CONTROL raw_file (STIXCore: '(28,1)'). The values are the same.
-_WRITER_PENDING = (
-    ("/SCI/", ":CONTROL.raw_file shape (1,) != (1, 1)"),
-    ("diagnostics-18", "shape (1,) != (1, 32)"),
-)
 _NEGATIVE_TIMEDEL = "solo_L1_stix-sci-xray-spec_20200430T120859-20200430T121959_V04_0083036480"
 
 
@@ -233,8 +226,7 @@ def test_every_hdu_column_and_keyword(produced, reference_root: Path):
                 if rel in _UNSYNC_RELS and hdu.name in ("CONTROL", "IDB_VERSIONS"):
                     continue  # SCET differs by the masked bit
                 problems.extend(_compare_columns(f"{rel}:{hdu.name}", ours[hdu.name], hdu))
-    pending = [p for p in problems if any(a in p and b in p for a, b in _WRITER_PENDING)]
-    assert [p for p in problems if p not in pending] == []
+    assert problems == []
 
 
 def test_documented_differences_hold(produced, reference_root: Path):

@@ -176,8 +176,8 @@ def _control(seq: _Seq, parent: str) -> dict[str, NDArray]:
         "num_substructures": p.values["NIX00403"].astype(np.uint16).reshape(1, -1),
         "index": np.zeros(1, dtype=np.uint8),
         "packet": seq.packet.astype(np.int64).reshape(1, -1),
-        # one string, ';'-joined: core.fits cannot write string sub-arrays yet (STIXCore: (1, n))
-        "raw_file": np.array([b";".join(np.unique(seq.raw_file).tolist())]),
+        # the distinct TM files of the request, one string each (shape (1, n), as STIXCore)
+        "raw_file": np.unique(seq.raw_file).reshape(1, -1),
         "parent": np.array([parent.encode("ascii")]),
     }
 
