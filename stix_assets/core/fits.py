@@ -9,7 +9,10 @@ units, shapes and keywords.
 A file is described by plain values: primary header cards ``(keyword, value, comment)`` and
 `TableHdu` objects holding a numpy structured array. Unsigned integer columns use the FITS
 ``TZERO`` convention, ``bool`` becomes ``L``, ``S<n>`` becomes ``<n>A`` and a sub-array column
-gets ``TDIM`` (as astropy writes it).
+gets ``TDIM`` (as astropy writes it). A string sub-array (``S<n>`` of shape ``(a, b)``) is one
+``<n*a*b>A`` field whose ``TDIM`` starts with the string width, ``(n,b,a)``: astropy, fitsio and
+STIXCore's files read that as an ``(a, b)`` array of strings (the FITS ``TDIM`` rule for
+character arrays: the first axis is the string length).
 
 Determinism: CFITSIO stamps its own checksum cards with the wall clock, so checksums are computed
 here (FITS checksum convention, Seaman et al. 2002, as CFITSIO and astropy implement it) with a
@@ -214,9 +217,9 @@ def _append_table(f: fitsio.FITS, table: TableHdu, comment: str) -> None:
     hdu = f[-1]
     for i, name in enumerate(names, start=1):
         sub = data.dtype[name]
-        if sub.subdtype is not None:
-            dims = ",".join(str(d) for d in reversed(sub.subdtype[1]))
-            hdu.write_key(f"TDIM{i}", f"({dims})")
+        tdim = _tdim(sub)
+        if tdim is not None:
+            hdu.write_key(f"TDIM{i}", tdim)
         if not table.tscal and _is_unsigned(sub):
             hdu.delete_key(f"TSCAL{i}")
     for key, value, text in _with_checksum_cards(table.cards, comment):
@@ -226,6 +229,21 @@ def _append_table(f: fitsio.FITS, table: TableHdu, comment: str) -> None:
             hdu.write_comment(str(value))
         else:
             hdu.write_key(key, value, _fit_comment(key, value, text))
+
+
+def _tdim(sub: np.dtype) -> str | None:
+    """``TDIM`` of a sub-array column, or None for a scalar column.
+
+    Numbers: the numpy shape reversed (FITS lists the fastest axis first). Strings: the string
+    width first, then the shape reversed, so that ``S8`` of shape ``(32,)`` is ``'(8,32)'`` and
+    ``S28`` of shape ``(1,)`` is ``'(28,1)'`` (fitsio alone writes no ``TDIM`` for the latter).
+    """
+    if sub.subdtype is None:
+        return None
+    base, shape = sub.subdtype
+    dims = [base.itemsize] if base.kind == "S" else []
+    dims.extend(reversed(shape))
+    return "(" + ",".join(str(d) for d in dims) + ")"
 
 
 def _base(sub: np.dtype) -> np.dtype:
@@ -354,7 +372,7 @@ def build_hdulist(primary: Sequence[Card], tables: Sequence[TableHdu]) -> fits.H
                 format=_astropy_format(table.data.dtype[name]),
                 unit=table.units.get(name) or None,
                 array=table.data[name],
-                dim=_astropy_dim(table.data.dtype[name]),
+                dim=_tdim(table.data.dtype[name]),
             )
             if _is_unsigned(table.data.dtype[name]):
                 col.bzero = _TZERO[_base(table.data.dtype[name]).itemsize]
@@ -392,12 +410,6 @@ def _astropy_format(sub: np.dtype) -> str:
     return f"{repeat}{code}" if repeat != 1 else code
 
 
-def _astropy_dim(sub: np.dtype) -> str | None:
-    if sub.subdtype is None or sub.subdtype[0].kind == "S":
-        return None
-    return "(" + ",".join(str(d) for d in reversed(sub.subdtype[1])) + ")"
-
-
 # -- reading --------------------------------------------------------------------------------------
 def read_fits(path: Path | str) -> FitsContent:
     """Read a product file: primary header plus every table as a numpy array.
@@ -405,8 +417,9 @@ def read_fits(path: Path | str) -> FitsContent:
     Unsigned (``TZERO``) and logical columns come back as unsigned ints and bools, strings as
     bytes, sub-arrays in their ``TDIM`` shape. Tables are read with fitsio (CFITSIO; about 3x
     faster than astropy, which decides the speed of L0 and L1) and headers are parsed by astropy
-    from the file's own header blocks; a table fitsio cannot read (a string column with a
-    multi-dimensional ``TDIM``) falls back to astropy. Both paths give identical arrays (tested).
+    from the file's own header blocks; a file fitsio cannot read (a string sub-array whose
+    ``TDIM`` lacks the string width, as stix-assets wrote them before 2026-12-02) falls back to
+    astropy. Both paths give identical arrays (tested).
     """
     raw = Path(path).read_bytes()
     headers_raw = _header_blocks(raw)
@@ -416,7 +429,7 @@ def read_fits(path: Path | str) -> FitsContent:
                 hdu.get_extname(): _fitsio_table(hdu.read(), fits.Header.fromstring(block))
                 for hdu, block in zip(f[1:], headers_raw[1:], strict=True)
             }
-    except ValueError:  # fitsio rejects some string TDIMs; astropy reads them
+    except ValueError:  # fitsio rejects a malformed string TDIM; astropy reads it
         return _read_fits_astropy(path)
     headers = {
         name: fits.Header.fromstring(block)

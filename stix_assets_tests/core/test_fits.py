@@ -3,9 +3,11 @@
 import os
 from pathlib import Path
 
+import fitsio
 import numpy as np
 import pytest
 from astropy.io import fits
+from astropy.table import Table
 from astropy.utils.exceptions import AstropyUserWarning
 
 from stix_assets.core import fits as stix_fits
@@ -34,6 +36,9 @@ def _tables(tscal: bool = False) -> list[TableHdu]:
             ("request_id", np.int64, (2,)),
             ("grid", np.uint8, (2, 3)),
             ("time_sync", np.bool_),
+            ("gain", "S8", (4,)),  # string sub-arrays: TDIM starts with the string width
+            ("raw_files", "S12", (1,)),
+            ("labels", "S3", (2, 3)),
         ],
     )
     control["index"] = [0, 1, 2]
@@ -44,6 +49,9 @@ def _tables(tscal: bool = False) -> list[TableHdu]:
     control["request_id"] = [[51759, 1267045904], [0, 0], [1, 2]]
     control["grid"] = np.arange(18).reshape(3, 2, 3)
     control["time_sync"] = [True, False, True]
+    control["gain"] = [[b"ACDB_400", b"10pA", b"", b"Detpic"]] * 3
+    control["raw_files"] = [[b"PktTmRaw.xml"], [b"a.xml"], [b""]]
+    control["labels"] = np.array([f"{i:03d}".encode() for i in range(18)]).reshape(3, 2, 3)
     data = np.zeros(2, dtype=[("control_index", np.int64), ("data", "S10")])
     data["data"] = [b"0da4c53a00", b"0dbc99"]
     return [
@@ -79,6 +87,27 @@ def _keywords(header: fits.Header) -> list[tuple[str, object]]:
     return sorted((k, str(v)) for k, v in header.items() if k not in skip)
 
 
+def test_string_sub_arrays_read_as_arrays_of_strings(tmp_path: Path) -> None:
+    """astropy (HDU data and Table.read) and fitsio see the same string arrays as were written."""
+    path = tmp_path / "a.fits"
+    write_fits(path, PRIMARY, _tables(), checksum_comment="t")
+    control = _tables()[0].data
+    header = fits.getheader(path, "CONTROL")
+    tdims = {header[f"TTYPE{i}"]: header.get(f"TDIM{i}") for i in range(1, header["TFIELDS"] + 1)}
+    assert (tdims["gain"], tdims["raw_files"], tdims["labels"]) == ("(8,4)", "(12,1)", "(3,3,2)")
+    with fits.open(path) as hdul:
+        hdu_cols = {n: np.asarray(hdul["CONTROL"].data[n]) for n in ("gain", "raw_files", "labels")}
+    table = Table.read(path, hdu="CONTROL")
+    raw = fitsio.read(path, ext="CONTROL")
+    for name, col in hdu_cols.items():
+        expected = np.char.decode(control[name], "ascii")
+        assert col.shape == table[name].shape == raw[name].shape == expected.shape, name
+        np.testing.assert_array_equal(col.astype(str), expected)
+        np.testing.assert_array_equal(np.asarray(table[name]).astype(str), expected)
+        np.testing.assert_array_equal(np.asarray(raw[name]).astype(str), expected)
+    np.testing.assert_array_equal(read_fits(path).tables["CONTROL"]["gain"], control["gain"])
+
+
 def test_checksums_verify_in_astropy(tmp_path: Path) -> None:
     path = tmp_path / "a.fits"
     write_fits(path, PRIMARY, _tables(), checksum_comment="2025-01-01T00:00:00")
@@ -88,8 +117,9 @@ def test_checksums_verify_in_astropy(tmp_path: Path) -> None:
             assert hdu.verify_checksum() == 1
             assert hdu.verify_datasum() == 1
         assert hdul["CONTROL"].header["DATASUM"] != "0"
+        data_start = hdul.fileinfo(1)["datLoc"]
     raw = bytearray(path.read_bytes())
-    raw[2880 * 2 + 5] ^= 0xFF  # one byte of the CONTROL data
+    raw[data_start + 5] ^= 0xFF  # one byte of the CONTROL data
     (tmp_path / "bad.fits").write_bytes(bytes(raw))
     with (
         pytest.warns(AstropyUserWarning, match="(Checksum|Datasum) verification failed"),
@@ -115,6 +145,8 @@ def test_read_fits_restores_dtypes(tmp_path: Path) -> None:
     assert control["time_sync"].dtype == np.bool_
     assert control["raw_file"].dtype.kind == "S"
     assert control["grid"].shape == (3, 2, 3)
+    assert control["labels"].shape == (3, 2, 3)
+    assert control.dtype["raw_files"] == np.dtype(("S12", (1,)))
     assert content.primary["SCI_TCC"] == ""
     assert content.headers["DATA"]["EXTRA"] == "x"
 

@@ -4,7 +4,9 @@ Each reference input is taken TM -> LB (`index_tm_file`, `write_lb`) -> L0 (`bui
 every SCET day touched, `write_l0`) in ``tmp_path`` and every QL/cal L0 file is compared with
 ``reference/stixcore/L0/<dataset>/``: same relative path and name, every column of every HDU
 (values: numbers within 1e-6 relative, ``time``/``timedel`` within 1 ms; FITS format, TZERO,
-TDIM, unit) and the primary keywords, apart from the documented ones.
+TDIM, unit) and the primary keywords, apart from the documented ones; every column again as
+astropy's HDU data and ``Table.read`` see it (names, kinds, shapes, values with the same
+tolerances; `stix_assets_tests.realdata.astropy_reading`).
 
 Documented differences (docs/decisions.md):
 
@@ -33,6 +35,7 @@ from stix_assets.core.ingest import index_tm_file
 from stix_assets.core.products.l0 import build_l0_day
 from stix_assets.core.products.l0_writer import write_l0
 from stix_assets.core.products.lb import write_lb
+from stix_assets_tests.realdata.astropy_reading import astropy_differences
 
 pytestmark = pytest.mark.realdata
 
@@ -145,4 +148,14 @@ def test_every_hdu_column_and_keyword(produced, reference_root: Path):
                     )
             for hdu in ref[1:]:
                 problems.extend(_compare_columns(f"{rel}:{hdu.name}", ours[hdu.name], hdu))
+    assert problems == []
+
+
+def test_every_column_reads_alike_in_astropy(produced, reference_root: Path):
+    dataset, root, results, _ = produced
+    refs = _reference_files(reference_root / "L0" / dataset)
+    problems: list[str] = []
+    for res in results:
+        ref = refs[str(res.path.relative_to(root / "L0"))]
+        problems.extend(astropy_differences(res.path, ref, rtol=1e-6, time_atol=0.1))
     assert problems == []

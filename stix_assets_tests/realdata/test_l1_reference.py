@@ -6,7 +6,9 @@ kit's IDBs, SPICE kernels and STIX-CONF. Every reference L1 file of a family tha
 builder (`BUILDERS`) is compared with ours: same relative path and name (up to the documented
 mapping), same HDUs, every column (numbers within 1e-6 relative, ``time``/``timedel`` within
 1 ms, FITS format, TZERO, TDIM and unit of non-string columns) and the primary keywords
-(``OBT_*`` within 1 ms, ``DATE-*`` within 1 ms, ephemeris numbers within 1e-6 relative).
+(``OBT_*`` within 1 ms, ``DATE-*`` within 1 ms, ephemeris numbers within 1e-6 relative). Every
+column is compared again as astropy's HDU data and ``Table.read`` see it (names, kinds, shapes,
+values with the same tolerances; `stix_assets_tests.realdata.astropy_reading`).
 
 Documented differences (docs/decisions.md):
 
@@ -19,10 +21,12 @@ Documented differences (docs/decisions.md):
   where STIXCore's say 2086-12-13; ``OBT_*``/``DATE-*`` and CONTROL ``scet_coarse`` differ by the
   masked bit. Both dates are outside the kernels' coverage: ``SPICE_ER = 1`` in both.
 * ``SCI_TCC``: filled for BSD files (STIXCore leaves it empty although the name carries it).
-* Spectrogram request ``0083036480`` (overlapping sub-structures): L0 wrote a negative duration
-  (-640 s) with ``DATAWARN = 1``. STIXCore read it back as an unsigned 42949032.96 s and wrote that
-  into ``XPOMAX`` (``XPOSURE`` = 20 s); we read it back signed: ``XPOSURE = -640``,
-  ``XPOMAX = 40``, as in the L0 header. The DATA bytes are the same.
+* Spectrogram request ``0083036480`` (overlapping sub-structures, `known_differences`):
+  STIXCore's L0 closed only the last sub-structure, so the last bin of each other one lasts
+  -640 s, written as the uint32 4294903296 cs; its L1 read that back unsigned and wrote
+  ``XPOMAX = 42949032.96`` (``XPOSURE = 20``). We close each sub-structure with its own closing
+  time offset: those three DATA rows have ``time``/``timedel`` 650 s / 20 s (STIXCore: 320 s /
+  the wrap), ``XPOSURE = 20``, ``XPOMAX = 40``; all other rows are equal.
 * ``SPICE_MK``: the kit holds only the flown meta-kernel, STIXCore loaded a predicted one too;
   ours must name a subset of STIXCore's.
 * string column widths (``raw_file``, ``parent``): values are compared, not widths.
@@ -45,6 +49,8 @@ from stix_assets.core.products.l1 import build_l1_day, write_l1
 from stix_assets.core.products.lb import write_lb
 from stix_assets.core.products.registry import product_for
 from stix_assets.core.spice import KernelStore, loaded_kernels
+from stix_assets_tests.realdata.astropy_reading import astropy_differences
+from stix_assets_tests.realdata.known_differences import OVERLAPPING_SPECTROGRAM, SPECTROGRAM_BINS
 
 pytestmark = pytest.mark.realdata
 
@@ -65,14 +71,6 @@ _UNSYNC_RELS: set[str] = set()  # our relative paths of the files STIXCore dated
 _UNSYNC_KEYS = {
     "OBT_BEG", "OBT_END", "DATE-OBS", "DATE-BEG", "DATE-AVG", "DATE-END", "PARENT", "FILENAME",
 }  # fmt: skip
-# Pending a fix in core/fits.py (requested): TDIM of string sub-array columns. Our writer writes
-# '(32)' for 32 strings of 4 characters (astropy then reads one 128-character string) and no TDIM
-# for BSD CONTROL raw_file (STIXCore: '(28,1)'). The values are the same.
-_WRITER_PENDING = (
-    ("/SCI/", ":CONTROL.raw_file shape (1,) != (1, 1)"),
-    ("diagnostics-18", "shape (1,) != (1, 32)"),
-)
-_NEGATIVE_TIMEDEL = "solo_L1_stix-sci-xray-spec_20200430T120859-20200430T121959_V04_0083036480"
 
 
 def _key_of(path: Path) -> str:
@@ -161,7 +159,11 @@ def test_families_without_builder_are_reported(reference_root: Path):
     assert missing == set()
 
 
-def _compare_columns(name: str, ours: fits.BinTableHDU, ref: fits.BinTableHDU) -> list[str]:
+def _compare_columns(
+    name: str, ours: fits.BinTableHDU, ref: fits.BinTableHDU, expected=None
+) -> list[str]:
+    """Differences of two tables; ``expected`` maps a column to a function of the reference's."""
+    expected = expected or {}
     problems = []
     if [c.name for c in ours.columns] != [c.name for c in ref.columns]:
         return [f"{name} columns {ours.columns.names} != {ref.columns.names}"]
@@ -172,7 +174,8 @@ def _compare_columns(name: str, ours: fits.BinTableHDU, ref: fits.BinTableHDU) -
             ref_fmt = (rc.format, rc.bzero, rc.dim, (rc.unit or "").strip())
             if ours_fmt != ref_fmt:
                 problems.append(f"{name}.{rc.name} format {ours_fmt} != {ref_fmt}")
-        x, y = np.asarray(ours.data[rc.name]), np.asarray(ref.data[rc.name])
+        x = np.asarray(ours.data[rc.name])
+        y = expected.get(rc.name, np.asarray)(ref.data[rc.name])
         if x.shape != y.shape:
             problems.append(f"{name}.{rc.name} shape {x.shape} != {y.shape}")
         elif x.dtype.kind in "fiub" and y.dtype.kind in "fiub":
@@ -209,7 +212,7 @@ def _skipped(rel: str, key: str) -> bool:
         return True
     if "/SCI/" in rel and key == "SCI_TCC":
         return True
-    return _NEGATIVE_TIMEDEL in rel and key in ("XPOSURE", "XPOMAX")
+    return OVERLAPPING_SPECTROGRAM in rel and key == "XPOMAX"
 
 
 def test_every_hdu_column_and_keyword(produced, reference_root: Path):
@@ -232,9 +235,33 @@ def test_every_hdu_column_and_keyword(produced, reference_root: Path):
             for hdu in ref[1:]:
                 if rel in _UNSYNC_RELS and hdu.name in ("CONTROL", "IDB_VERSIONS"):
                     continue  # SCET differs by the masked bit
-                problems.extend(_compare_columns(f"{rel}:{hdu.name}", ours[hdu.name], hdu))
-    pending = [p for p in problems if any(a in p and b in p for a, b in _WRITER_PENDING)]
-    assert [p for p in problems if p not in pending] == []
+                fixed = SPECTROGRAM_BINS if OVERLAPPING_SPECTROGRAM in rel else {}
+                expected = {c: f for (h, c), f in fixed.items() if h == hdu.name}
+                problems.extend(
+                    _compare_columns(f"{rel}:{hdu.name}", ours[hdu.name], hdu, expected)
+                )
+    assert problems == []
+
+
+def test_every_column_reads_alike_in_astropy(produced, reference_root: Path):
+    dataset, root, results, _, _ = produced
+    refs = _reference(reference_root / "L1" / dataset)
+    problems: list[str] = []
+    for res in results:
+        rel = str(res.path.relative_to(root / "L1"))
+        # time-not-synchronised: SCET in CONTROL and IDB_VERSIONS differs by the masked bit
+        skip = {"CONTROL": frozenset({"*"}), "IDB_VERSIONS": frozenset({"*"})}
+        problems.extend(
+            astropy_differences(
+                res.path,
+                refs[rel],
+                rtol=1e-6,
+                time_atol=0.1,
+                expected=SPECTROGRAM_BINS if OVERLAPPING_SPECTROGRAM in rel else None,
+                skip=skip if rel in _UNSYNC_RELS else None,
+            )
+        )
+    assert problems == []
 
 
 def test_documented_differences_hold(produced, reference_root: Path):
@@ -252,9 +279,23 @@ def test_documented_differences_hold(produced, reference_root: Path):
             assert ours["HAEZ_OBS"] != ours["HAEX_OBS"]
         if rel in _UNSYNC_RELS:
             assert ref["OBT_BEG"] - ours["OBT_BEG"] == pytest.approx(2**31, abs=1e-3)
-        if _NEGATIVE_TIMEDEL in rel:
-            assert (ours["XPOSURE"], ours["XPOMAX"]) == (-640.0, 40.0)
-            assert ref["XPOMAX"] == pytest.approx((2**32 - 64000) / 100)
+        if OVERLAPPING_SPECTROGRAM in rel:
+            assert (ours["XPOSURE"], ours["XPOMAX"]) == (20.0, 40.0)
+            assert (ref["XPOSURE"], ref["XPOMAX"]) == (20.0, pytest.approx((2**32 - 64000) / 100))
+
+
+def test_spectrogram_exposures_are_the_bin_durations(produced):
+    """L1 XPOSURE/XPOMAX: shortest/longest ``timedel`` in s, never negative, never a uint32 wrap."""
+    _, _, results, _, _ = produced
+    for res in results:
+        if "sci-xray-spec" not in res.path.name:
+            continue
+        header = fits.getheader(res.path)
+        timedel_s = fits.getdata(res.path, "DATA")["timedel"] / 100.0
+        assert header["XPOSURE"] == timedel_s.min() >= 0
+        assert header["XPOMAX"] == timedel_s.max() > 0
+        if OVERLAPPING_SPECTROGRAM in res.path.name:
+            assert (header["XPOSURE"], header["XPOMAX"]) == (20.0, 40.0)
 
 
 def test_results_flag_reprocessing(produced):

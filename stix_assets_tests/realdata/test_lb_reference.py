@@ -2,7 +2,9 @@
 
 Each reference input is indexed and written into ``tmp_path``; the result is compared file by
 file with ``reference/stixcore/LB/<dataset>/``: same relative paths, every CONTROL column equal
-(values and FITS format), DATA equal, primary keywords equal apart from the documented ones.
+(values and FITS format), DATA equal, primary keywords equal apart from the documented ones. Every
+column is compared once more as astropy's HDU data and ``Table.read`` see it
+(`stix_assets_tests.realdata.astropy_reading`), exactly.
 
 Documented differences (docs/decisions.md):
 
@@ -28,6 +30,7 @@ from astropy.io import fits
 from stix_assets.core.idb import IdbStore
 from stix_assets.core.ingest import index_tm_file
 from stix_assets.core.products.lb import write_lb
+from stix_assets_tests.realdata.astropy_reading import astropy_differences
 
 pytestmark = pytest.mark.realdata
 
@@ -97,6 +100,9 @@ def _compare_file(ours: Path, ref: Path, *, unsynced: bool) -> None:
                 if unsynced and col == "scet_coarse":
                     expected = expected - SYNC_BIT
                 np.testing.assert_array_equal(mine, expected, err_msg=f"{ours.name} {col}")
+    # the same through astropy's two readers (HDU data, Table.read): names, kinds, shapes, values
+    masked = {("CONTROL", "scet_coarse"): lambda ref: ref - SYNC_BIT} if unsynced else {}
+    assert astropy_differences(ours, ref, expected=masked) == []
 
 
 def _format(col: fits.Column, data: fits.FITS_rec | None) -> str:

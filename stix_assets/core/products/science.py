@@ -21,11 +21,13 @@ Known differences from STIXCore (docs/decisions.md):
 * quirk 4: completeness needs every sequence count (STIXCore tolerates gaps);
 * quirk 8: the RPD start time (NIX00404) keeps its 0.1 s resolution (STIXCore truncates it to
   whole seconds, which can merge two sub-structures into one time bin);
-* the spectrogram keeps STIXCore's time axis: delta times of all sub-structures one after the
-  other. In early requests whose sub-structures cover the same interval in different energy
-  ranges (e.g. request 0083036480) this gives a negative ``timedel`` at each sub-structure
-  boundary and ``XPOSURE < 0``, exactly as in STIXCore's file; we add ``DATAWARN = 1`` and a
-  COMMENT saying the sub-structures overlap in time;
+* spectrogram time bins are closed per sub-structure (`spectrogram_bins`): the last sample of
+  each sub-structure lasts its own closing time offset (NIX00269). STIXCore ran the delta times
+  of all sub-structures together and closed only the last one, so when sub-structures cover the
+  same interval in other energy ranges or time resolutions (request 0083036480) the last bin of
+  each earlier sub-structure ran back to the next one's start: ``timedel = -640 s`` and
+  ``XPOSURE = -640``. Ours are the real exposures (20 s there). Overlapping sub-structures still
+  get ``DATAWARN = 1`` and a COMMENT, since ``time`` is then not one increasing axis;
 * the L1 off-by-one fix (< IDB 2.26.36) belongs to L1 and is not applied here.
 """
 
@@ -55,6 +57,7 @@ __all__ = [
     "build_science",
     "build_science_l0",
     "plan_sequences",
+    "spectrogram_bins",
     "subset_table",
 ]
 
@@ -152,6 +155,45 @@ def _bits(values: NDArray, width: int) -> NDArray[np.uint8]:
     return ((v >> np.arange(width, dtype=np.uint64)) & np.uint64(1)).astype(np.uint8)
 
 
+def spectrogram_bins(
+    delta_s: NDArray[np.float64], closing_s: NDArray[np.float64], samples: NDArray[np.int64]
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Start and duration (s) of every spectrogram time bin (domain doc 4.4, ssid 24).
+
+    A spectrogram request holds sub-structures one after the other; sub-structure ``i`` has
+    ``samples[i]`` samples whose start times ``delta_s`` (NIX00441, from the request's time stamp)
+    increase within it. A sample ends where the next sample of its own sub-structure starts; the
+    last sample of sub-structure ``i`` ends ``closing_s[i]`` (NIX00269) after its start.
+    Sub-structures may cover the same interval (other energy ranges or time resolutions), so the
+    next sub-structure's first start says nothing about where this one ends.
+
+    Parameters
+    ----------
+    delta_s : start of every sample, all sub-structures in order (``samples.sum()`` values)
+    closing_s : closing time offset of each sub-structure
+    samples : number of samples (NIX00089) of each sub-structure
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        Bin starts (``delta_s`` itself) and durations, rounded to 1 us.
+    """
+    ends = np.empty_like(delta_s)
+    ends[:-1] = delta_s[1:]
+    last = np.cumsum(samples) - 1
+    ends[last] = delta_s[last] + closing_s
+    return delta_s, np.round(ends - delta_s, 6)
+
+
+def _substructures_overlap(
+    starts: NDArray[np.float64], ends: NDArray[np.float64], samples: NDArray[np.int64]
+) -> bool:
+    """Whether a sub-structure starts before an earlier one has ended."""
+    first = np.cumsum(samples) - samples
+    last = np.cumsum(samples) - 1
+    return bool(np.any(starts[first[1:]] < np.maximum.accumulate(ends[last])[:-1]))
+
+
 def _fix_detector_mask(time_stamp_coarse: int, masks: NDArray[np.uint8]) -> NDArray[np.uint8]:
     lo, hi = SUM_DMASK_SCET_COARSE_RANGE
     if lo <= time_stamp_coarse <= hi:
@@ -176,8 +218,8 @@ def _control(seq: _Seq, parent: str) -> dict[str, NDArray]:
         "num_substructures": p.values["NIX00403"].astype(np.uint16).reshape(1, -1),
         "index": np.zeros(1, dtype=np.uint8),
         "packet": seq.packet.astype(np.int64).reshape(1, -1),
-        # one string, ';'-joined: core.fits cannot write string sub-arrays yet (STIXCore: (1, n))
-        "raw_file": np.array([b";".join(np.unique(seq.raw_file).tolist())]),
+        # the distinct TM files of the request, one string each (shape (1, n), as STIXCore)
+        "raw_file": np.unique(seq.raw_file).reshape(1, -1),
         "parent": np.array([parent.encode("ascii")]),
     }
 
@@ -248,9 +290,8 @@ def _spectrogram(seq: _Seq, parent: str) -> _Out:
     control["energy_bin_edge_mask"] = mask
     delta = _seconds(seq, "NIX00441" if _has(p, "NIX00441") else "NIX00404")
     closing = _seconds(seq, "NIX00269")
-    edges = np.concatenate([delta, [delta[-1] + closing[-1]]])
-    timedel = np.round(np.diff(edges), 6)
-    centres = edges[:-1] + timedel / 2
+    starts, timedel = spectrogram_bins(delta, closing, n_times)
+    centres = starts + timedel / 2
     total = int(n_times.sum())
     counts = counts.reshape(total, -1)
     counts_var = counts_var.reshape(total, -1)
@@ -263,9 +304,9 @@ def _spectrogram(seq: _Seq, parent: str) -> _Out:
         )  # fmt: skip
         cards.append(("TRIG_SCA", seq.factor, "used trigger descale factor"))
         history.append(f"trigger descaled with {seq.factor}")
-    if np.any(timedel < 0):
+    if _substructures_overlap(starts, starts + timedel, n_times):
         cards.append(("DATAWARN", 1, "See comments"))
-        comments.append("Sub-structures overlap in time: negative time bins")
+        comments.append("Sub-structures overlap in time: the time column is not monotonic")
     pixel = _bits(p.values["NIXD0407"], 12)
     data = {
         "time": control["time_stamp"][0] + centres,

@@ -9,7 +9,12 @@ from stix_assets.core.idb import IdbStore
 from stix_assets.core.ingest import index_tm_file
 from stix_assets.core.products import l0, l0_writer
 from stix_assets.core.products.lb import write_lb
-from stix_assets.core.products.science import build_science_l0, plan_sequences
+from stix_assets.core.products.science import (
+    _substructures_overlap,
+    build_science_l0,
+    plan_sequences,
+    spectrogram_bins,
+)
 from stix_assets.core.tmtc.sequences import FIRST, LAST, MIDDLE, STANDALONE
 
 CREATED = datetime(2025, 1, 2, tzinfo=UTC)
@@ -26,6 +31,27 @@ def test_plan_sequences_waits_for_a_missing_middle_packet():
     complete2, waiting2 = plan_sequences(flags2, np.array([20, 21, 22]))
     assert len(complete2) == 1
     assert waiting2 == []
+
+
+@pytest.mark.parametrize(
+    ("delta_s", "closing_s", "samples", "timedel_s", "overlap"),
+    [
+        # request 0083036480's shape: the same interval twice, 40 s and 20 s bins, each
+        # sub-structure closed by its own offset (STIXCore: the first ran back to 0, -80 s)
+        ([0.1, 40.1, 80.1, 0.1, 20.1], [20.0, 10.0], [3, 2], [40, 40, 20, 20, 10], True),
+        # sub-structures one after the other: closing offsets close the gaps
+        ([0.0, 10.0, 20.0, 30.0], [10.0, 5.0], [2, 2], [10, 10, 10, 5], False),
+        # one sub-structure, no closing offset: a last bin of no duration (as sent)
+        ([0.0, 19.4, 39.2], [0.0], [3], [19.4, 19.8, 0.0], False),
+    ],
+)
+def test_spectrogram_bins_close_each_substructure(delta_s, closing_s, samples, timedel_s, overlap):
+    delta, samples = np.array(delta_s), np.array(samples)
+    starts, timedel = spectrogram_bins(delta, np.array(closing_s), samples)
+    np.testing.assert_array_equal(starts, delta)
+    np.testing.assert_allclose(timedel, timedel_s)
+    assert np.all(timedel >= 0)
+    assert _substructures_overlap(starts, starts + timedel, samples) is overlap
 
 
 class _WithIdbs:
