@@ -47,7 +47,7 @@ logger = logging.getLogger(__name__)
 
 LEVELS = ("TM", "LB", "L0", "L1", "L2")
 IMPLEMENTED_LEVELS = ("TM", "LB", "L0", "L1", "L2")
-OUTPUT_LEVEL_DIRS = ("LB", "L0", "L1", "L2")
+OUTPUT_LEVEL_DIRS = ("LB", "L0", "L1", "L2", "CAL")
 TM_GLOB = "*PktTmRaw*.xml"
 TC_GLOB = "*PktTcReport*.xml"
 CATALOG_NAME = "stix_catalog.duckdb"

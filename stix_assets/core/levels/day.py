@@ -7,7 +7,7 @@ it, so the archive does not depend on the order, grouping or repetition of TM de
 the route (CLI, ``--dagster``, assets, sensors, ``reprocess``, demo).
 
 Two processes may build the same level-day at once (two CLI runs, a CLI run and the daemon): the
-level-day is built under an exclusive lock (``<archive>/.locks/<level>-<day>.lock``), and the
+level-day is built under an exclusive lock (a file under ``<archive>/.locks/``), and the
 catalog rows are stamped after the rename, under the lock, so the row of a file always carries the
 sha256 of the bytes that ended in place.
 """
@@ -17,6 +17,7 @@ import datetime as dt
 import fcntl
 import logging
 import os
+import zlib
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -42,6 +43,8 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
+
+_LOCK_SLOTS = 256
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,10 +189,15 @@ def stix_conf_tag(conf_dir: Path | None) -> str:
 
 @contextlib.contextmanager
 def _level_day_lock(archive_root: Path, level: str, day: dt.date) -> Iterator[None]:
-    """Exclusive ``flock`` for one level-day, across processes on this host."""
+    """Exclusive ``flock`` for one level-day, across processes on this host.
+
+    The level-days share a fixed set of lock files (a hash picks one), so a mission's worth of
+    days leaves 256 small files, not one per day; two days that share a slot merely wait.
+    """
     folder = Path(archive_root) / ".locks"
     folder.mkdir(parents=True, exist_ok=True)
-    fd = os.open(folder / f"{level}-{day.isoformat()}.lock", os.O_RDWR | os.O_CREAT, 0o664)
+    slot = zlib.crc32(f"{level}/{day.isoformat()}".encode()) % _LOCK_SLOTS
+    fd = os.open(folder / f"level-day-{slot:03d}.lock", os.O_RDWR | os.O_CREAT, 0o664)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
         yield

@@ -18,7 +18,7 @@ CAL    L1        the UTC day itself      one CAL file per calibration spectrum o
 """
 
 import datetime as dt
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from stix_assets.core.products.registry import PRODUCTS, product_by_key
