@@ -22,6 +22,7 @@ from stix_assets.assets.publish import (
     PublishSettings,
 )
 from stix_assets.assets.sync import SYNC_ASSETS, SYNC_JOBS
+from stix_assets.bsd_days_sensor import bsd_l1_days_sensor
 from stix_assets.checks import LB_CHECKS, checks_for_level
 from stix_assets.jobs import ingest_job, l0_job, l1_job, lb_job, reprocess_job
 from stix_assets.partitions import scet_days, utc_days
@@ -53,7 +54,13 @@ defs = dg.Definitions(
         *PUBLISH_ASSETS,
     ],
     asset_checks=[*LB_CHECKS, *L0_CHECKS, *L1_CHECKS],
-    sensors=[tm_inbox_sensor, tm_to_days_sensor, spice_kernel_sensor, stix_automation_sensor],
+    sensors=[
+        tm_inbox_sensor,
+        tm_to_days_sensor,
+        spice_kernel_sensor,
+        stix_automation_sensor,
+        bsd_l1_days_sensor,
+    ],
     # cron times of the TOML file / STIX_*_CRON, read when the code location loads
     schedules=configured_schedules(),
     jobs=[

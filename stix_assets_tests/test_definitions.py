@@ -34,7 +34,12 @@ def test_jobs_resolve(name):
 
 
 def test_sensors_resolve_and_run_by_default():
-    for name in ["tm_inbox_sensor", "tm_to_days_sensor", "stix_automation_sensor"]:
+    for name in [
+        "tm_inbox_sensor",
+        "tm_to_days_sensor",
+        "stix_automation_sensor",
+        "bsd_l1_days_sensor",
+    ]:
         sensor = defs.resolve_sensor_def(name)
         assert sensor.default_status == dg.DefaultSensorStatus.RUNNING
         assert sensor.minimum_interval_seconds == 30
