@@ -47,9 +47,11 @@ def test_importing_the_stores_and_their_users_does_not_change_the_handlers():
         "from stix_assets.core.catalog.registry import OP_HANDLERS\n"
         "before = dict(OP_HANDLERS)\n"
         "for name in ('stix_assets.core.catalog.publish', 'stix_assets.core.catalog.kernels',\n"
-        "             'stix_assets.core.publish', 'stix_assets.core.sync', 'stix_assets.core.process'):\n"
+        "             'stix_assets.core.publish', 'stix_assets.core.sync',\n"
+        "             'stix_assets.core.process'):\n"
         "    importlib.import_module(name)\n"
-        "print(sorted(before) == sorted(OP_HANDLERS), all(before[k] is OP_HANDLERS[k] for k in before))\n"
+        "print(sorted(before) == sorted(OP_HANDLERS),\n"
+        "      all(before[k] is OP_HANDLERS[k] for k in before))\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["True", "True"]
