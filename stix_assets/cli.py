@@ -188,7 +188,7 @@ def _run_direct(args: argparse.Namespace, paths: list[Path], created: dt.datetim
 
     store = IdbStore(args.idb_dir, force_version=args.idb_version)
     args.archive.mkdir(parents=True, exist_ok=True)
-    catalog = Catalog(args.catalog or args.archive / _CATALOG_NAME)
+    catalog = Catalog(args.catalog or args.archive / _CATALOG_NAME, archive_root=args.archive)
     # a bar on a terminal (stderr), [i/n] lines otherwise; never on stdout under --json
     progress = Progress(lines=sys.stderr if args.json else sys.stdout, quiet=args.quiet)
 

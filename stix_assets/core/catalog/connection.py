@@ -14,6 +14,9 @@ with ``IOException: Could not set lock on file``. Dagster runs several processes
 
 Readers retry the same way and then raise `CatalogBusyError`; spooled writes become visible once a
 writer (or `CatalogFile.flush_spool`) has ingested them.
+
+The first write of a process to a file of an older schema migrates it (`migrate`); a reader that
+finds an older schema first makes that write.
 """
 
 import json
@@ -34,13 +37,16 @@ from stix_assets.core.catalog.base import (
     WriteOutcome,
     utc_now_naive,
 )
-from stix_assets.core.catalog.schema import create_tables
+from stix_assets.core.catalog.migrate import migrate, upgrade_manifest_ops
+from stix_assets.core.catalog.paths import ArchivePaths
+from stix_assets.core.catalog.schema import SCHEMA_VERSION, create_tables, schema_version
 
 __all__ = ["CatalogFile"]
 
 logger = logging.getLogger(__name__)
 
-_MANIFEST_FORMAT = 1
+_MANIFEST_FORMAT = 2  # 1: product paths as typed by the writer (schema version 1)
+_MANIFEST_FORMATS = (1, 2)
 _BACKOFF_FIRST_S = 0.005
 _BACKOFF_MAX_S = 0.1
 _T = TypeVar("_T")
@@ -67,8 +73,10 @@ class CatalogFile:
 
     Parameters
     ----------
-    path : the DuckDB file (created with its schema on first write)
+    path : the DuckDB file (created with its schema on first write); made absolute
     handlers : ``{op name: handler}`` that applies each op (`stix_assets.core.catalog.registry`)
+    archive_root : the product archive whose paths the catalog stores relative to it; default
+        the folder that holds ``path`` (the usual ``<archive>/stix_catalog.duckdb``)
     lock_timeout_s : how long a write waits for the lock before spooling (s)
     read_timeout_s : how long a read waits for the lock before raising `CatalogBusyError` (s)
     spool_dir : folder for spooled writes, default ``<path>.spool`` next to the database
@@ -79,17 +87,27 @@ class CatalogFile:
         path: Path | str,
         *,
         handlers: Mapping[str, OpHandler],
+        archive_root: Path | str | None = None,
         lock_timeout_s: float = 2.0,
         read_timeout_s: float = 5.0,
         spool_dir: Path | str | None = None,
     ) -> None:
-        self.path = Path(path)
+        self.path = Path(os.path.abspath(path))  # a later chdir must not move the catalog
         self.lock_timeout_s = lock_timeout_s
         self.read_timeout_s = read_timeout_s
         self.spool_dir = (
-            Path(spool_dir) if spool_dir else self.path.with_name(self.path.name + ".spool")
+            Path(os.path.abspath(spool_dir))
+            if spool_dir
+            else self.path.with_name(self.path.name + ".spool")
         )
         self._handlers = handlers
+        self.archive = ArchivePaths.at(self.path.parent if archive_root is None else archive_root)
+        self._schema_current = False  # this handle has seen the file at SCHEMA_VERSION
+
+    @property
+    def archive_root(self) -> Path:
+        """The archive root, absolute: stored product paths are relative to it."""
+        return self.archive.root
 
     def flush_spool(self, *, timeout_s: float | None = None) -> int:
         """Ingest all pending spool manifests now; return how many were ingested.
@@ -125,7 +143,17 @@ class CatalogFile:
         if not self.path.exists():
             self._write([])
         timeout = self.read_timeout_s if timeout_s is None else timeout_s
-        conn, waited = self._connect(read_only=True, timeout_s=timeout)
+        conn = self._open_readonly(timeout)
+        if not self._schema_current:
+            if schema_version(conn) < SCHEMA_VERSION:
+                conn.close()
+                self._write([])  # migrates, unless another process holds the lock
+                conn = self._open_readonly(timeout)
+            self._schema_current = schema_version(conn) >= SCHEMA_VERSION
+        return conn
+
+    def _open_readonly(self, timeout_s: float) -> duckdb.DuckDBPyConnection:
+        conn, waited = self._connect(read_only=True, timeout_s=timeout_s)
         if conn is None:
             raise CatalogBusyError(
                 "catalog locked by another process", path=str(self.path), waited_s=waited
@@ -222,6 +250,9 @@ class CatalogFile:
     def _prepare(self, conn: duckdb.DuckDBPyConnection) -> None:
         """Bring the file to the current schema (the caller holds the write lock)."""
         create_tables(conn)
+        if not self._schema_current:
+            migrate(conn, self.archive)
+            self._schema_current = True
 
     def _apply_in_transaction(
         self, conn: duckdb.DuckDBPyConnection, ops: list[dict[str, Any]]
@@ -278,11 +309,14 @@ class CatalogFile:
             except (json.JSONDecodeError, UnicodeDecodeError) as err:
                 self._reject(manifest, err)
                 continue
-            if data.get("format") != _MANIFEST_FORMAT or not isinstance(data.get("ops"), list):
+            if data.get("format") not in _MANIFEST_FORMATS or not isinstance(data.get("ops"), list):
                 self._reject(manifest, ValueError("unknown manifest format"))
                 continue
             try:
-                self._apply_in_transaction(conn, data["ops"])
+                ops = data["ops"]
+                if data["format"] == 1:
+                    ops = upgrade_manifest_ops(ops, self.archive)
+                self._apply_in_transaction(conn, ops)
             except _UNAPPLICABLE as err:
                 self._reject(manifest, err)
                 continue

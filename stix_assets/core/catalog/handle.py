@@ -1,4 +1,9 @@
-"""`Catalog`: the processing catalog's public methods over the stores of this package."""
+"""`Catalog`: the processing catalog's public methods over the stores of this package.
+
+Product paths go in as given (absolute, or relative to the working directory) and are stored
+relative to the archive root (`stix_assets.core.catalog.paths`); every query returns them
+absolute.
+"""
 
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date
@@ -33,6 +38,9 @@ class Catalog(CatalogFile):
     Parameters
     ----------
     path : the DuckDB file (created with its schema on first write)
+    archive_root : the product archive; product paths are stored relative to it. Default: the
+        folder that holds ``path`` (the usual ``<archive>/stix_catalog.duckdb``); pass it when
+        the catalog file lives elsewhere (``--catalog``, ``STIX_CATALOG_PATH``)
     lock_timeout_s : how long a write waits for the lock before spooling (s)
     read_timeout_s : how long a read waits for the lock before raising `CatalogBusyError` (s)
     spool_dir : folder for spooled writes, default ``<path>.spool`` next to the database
@@ -42,6 +50,7 @@ class Catalog(CatalogFile):
         self,
         path: Path | str,
         *,
+        archive_root: Path | str | None = None,
         lock_timeout_s: float = 2.0,
         read_timeout_s: float = 5.0,
         spool_dir: Path | str | None = None,
@@ -49,13 +58,26 @@ class Catalog(CatalogFile):
         super().__init__(
             path,
             handlers=OP_HANDLERS,
+            archive_root=archive_root,
             lock_timeout_s=lock_timeout_s,
             read_timeout_s=read_timeout_s,
             spool_dir=spool_dir,
         )
 
     def __repr__(self) -> str:
-        return f"Catalog({str(self.path)!r})"
+        return f"Catalog({str(self.path)!r}, archive_root={str(self.archive_root)!r})"
+
+    def stored_path(self, path: Path | str) -> str:
+        """Return the form a product path has in the catalog (relative to the archive root).
+
+        A relative ``path`` is taken relative to the working directory. Use it to query the
+        ``product_files`` and ``lb_inputs`` tables directly.
+        """
+        return self.archive.key(path)
+
+    def absolute_path(self, stored: str) -> Path:
+        """Return the absolute path of a product path as stored in the catalog."""
+        return self.archive.absolute(stored)
 
     # ------------------------------------------------------------------ writes
 
@@ -127,7 +149,7 @@ class Catalog(CatalogFile):
 
     def record_products(self, records: Sequence[ProductFileRecord]) -> WriteOutcome:
         """Record written product files; a newer ``written_at`` for the same path replaces the row."""
-        return self._write([product_store.products_op(records)])
+        return self._write([product_store.products_op(records, self.archive)])
 
     def record_lb_results(
         self, records: Sequence[ProductFileRecord], inputs: Mapping[Path | str, Iterable[str]]
@@ -137,15 +159,15 @@ class Catalog(CatalogFile):
         One write for a whole run instead of one per file: each catalog transaction costs about
         30 ms (open + close), which dominated a three-day TM -> LB run.
         """
-        ops = [product_store.products_op(records)] if records else []
-        op = product_store.lb_inputs_op(inputs)
+        ops = [product_store.products_op(records, self.archive)] if records else []
+        op = product_store.lb_inputs_op(inputs, self.archive)
         if op["pairs"]:
             ops.append(op)
         return self._write(ops)
 
     def record_lb_inputs(self, lb_path: Path | str, tm_names: Iterable[str]) -> WriteOutcome:
         """Record that the TM files ``tm_names`` fed the LB file ``lb_path`` (added to what is known)."""
-        return self._write([product_store.lb_inputs_op({lb_path: tm_names})])
+        return self._write([product_store.lb_inputs_op({lb_path: tm_names}, self.archive)])
 
     def record_quarantine(self, items: Sequence[QuarantinedPacket]) -> WriteOutcome:
         """Record quarantined packets (de-duplicated on file, packet index and reason)."""
@@ -182,7 +204,7 @@ class Catalog(CatalogFile):
     def partition_files(
         self, level: str, partition_day: date, products: Iterable[str] | None = None
     ) -> dict[str, list[Path]]:
-        """Files of a level's partition, per product key (``product_files``).
+        """Files of a level's partition (absolute paths), per product key (``product_files``).
 
         Daily files match on ``partition_day``. Per-request (BSD) files without one belong to
         the day when a TM file that touched that day for the product is among their inputs (LB),
@@ -192,7 +214,7 @@ class Catalog(CatalogFile):
         rows = self._read(lambda c: product_store.partition_rows(c, level, partition_day, wanted))
         out: dict[str, list[Path]] = {}
         for product, path in rows:
-            out.setdefault(product, []).append(Path(path))
+            out.setdefault(product, []).append(self.absolute_path(path))
         return out
 
     def days_needing_reprocessing(self, level: str = "L1") -> dict[date, list[str]]:
@@ -201,11 +223,16 @@ class Catalog(CatalogFile):
 
     def lb_tm_inputs(self, lb_path: Path | str) -> list[str]:
         """Names of the TM files recorded as inputs of an LB file, sorted."""
-        return self._read(lambda c: product_store.lb_tm_inputs(c, str(lb_path)))
+        key = self.stored_path(lb_path)
+        return self._read(lambda c: product_store.lb_tm_inputs(c, key))
 
     def product_file(self, path: Path | str) -> dict[str, Any] | None:
-        """Return the ``product_files`` row of one path, or None."""
-        return self._read(lambda c: product_store.product_file_row(c, str(path)))
+        """Return the ``product_files`` row of one file, or None; the row's ``path`` is absolute."""
+        key = self.stored_path(path)
+        row = self._read(lambda c: product_store.product_file_row(c, key))
+        if row is not None:
+            row["path"] = self.absolute_path(row["path"])
+        return row
 
     def quarantined(self, file: str | None = None) -> list[dict[str, Any]]:
         """Quarantined packets (of one file), ``packet_index`` None for whole-file problems."""

@@ -14,10 +14,12 @@ from typing import Any
 import duckdb
 
 from stix_assets.core.catalog.base import OpHandler, fetch_dicts, insert_rows, to_utc_naive
+from stix_assets.core.catalog.paths import ArchivePaths
 
 __all__ = [
     "HANDLERS",
     "PRODUCT_COLUMNS",
+    "PRODUCT_UPSERT",
     "ProductFileRecord",
     "apply_lb_inputs",
     "apply_products",
@@ -87,6 +89,13 @@ PRODUCT_COLUMNS: tuple[tuple[str, str], ...] = (
 )
 """Columns of ``product_files`` with their SQL casts, in table order."""
 
+_UPDATES = ", ".join(f"{c} = excluded.{c}" for c, _ in PRODUCT_COLUMNS[1:])
+PRODUCT_UPSERT = (
+    f"ON CONFLICT (path) DO UPDATE SET {_UPDATES}"
+    " WHERE excluded.written_at >= product_files.written_at"
+)
+"""Conflict clause of an insert into ``product_files``: the newest ``written_at`` of a path wins."""
+
 _LB_INPUT_COLUMNS = (("lb_path", ""), ("tm_name", ""), ("recorded_at", "TIMESTAMP"))
 
 _PARTITION_SQL = """
@@ -108,12 +117,12 @@ ORDER BY p.product, p.path
 # ---------------------------------------------------------------------- ops
 
 
-def products_op(records: Sequence[ProductFileRecord]) -> dict[str, Any]:
-    """Return the op recording written product files."""
+def products_op(records: Sequence[ProductFileRecord], archive: ArchivePaths) -> dict[str, Any]:
+    """Return the op recording written product files (paths in their stored form)."""
     rows = []
     for rec in records:
         row = asdict(rec)
-        row["path"] = str(rec.path)
+        row["path"] = archive.key(rec.path)
         row["partition_day"] = rec.partition_day.isoformat() if rec.partition_day else None
         row["inputs"] = [str(i) for i in rec.inputs]
         row["written_at"] = to_utc_naive(rec.written_at).isoformat()
@@ -122,9 +131,11 @@ def products_op(records: Sequence[ProductFileRecord]) -> dict[str, Any]:
     return {"op": "products", "rows": rows}
 
 
-def lb_inputs_op(inputs: Mapping[Path | str, Iterable[str]]) -> dict[str, Any]:
-    """Return the op recording which TM files fed which LB files."""
-    pairs = sorted({(str(path), name) for path, names in inputs.items() for name in names})
+def lb_inputs_op(
+    inputs: Mapping[Path | str, Iterable[str]], archive: ArchivePaths
+) -> dict[str, Any]:
+    """Return the op recording which TM files fed which LB files (paths in their stored form)."""
+    pairs = sorted({(archive.key(path), name) for path, names in inputs.items() for name in names})
     return {"op": "lb_inputs", "pairs": [list(p) for p in pairs]}
 
 
@@ -135,14 +146,8 @@ def apply_products(conn: duckdb.DuckDBPyConnection, op: dict[str, Any]) -> None:
         if row["path"] not in newest or row["written_at"] >= newest[row["path"]]["written_at"]:
             newest[row["path"]] = row
     names = [c for c, _ in PRODUCT_COLUMNS]
-    updates = ", ".join(f"{c} = excluded.{c}" for c in names[1:])
-    insert_rows(
-        conn,
-        "product_files",
-        PRODUCT_COLUMNS,
-        [tuple(r.get(c) for c in names) for r in newest.values()],
-        f"ON CONFLICT (path) DO UPDATE SET {updates} WHERE excluded.written_at >= product_files.written_at",
-    )
+    rows = [tuple(r.get(c) for c in names) for r in newest.values()]
+    insert_rows(conn, "product_files", PRODUCT_COLUMNS, rows, PRODUCT_UPSERT)
 
 
 def apply_lb_inputs(conn: duckdb.DuckDBPyConnection, op: dict[str, Any]) -> None:

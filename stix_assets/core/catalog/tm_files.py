@@ -14,6 +14,7 @@ from typing import Any
 import duckdb
 
 from stix_assets.core.catalog.base import OpHandler, fetch_dicts, insert_rows
+from stix_assets.core.catalog.paths import tm_path
 from stix_assets.core.catalog.quarantine import quarantine_op
 from stix_assets.core.tmtc import QuarantinedPacket, TMFile
 
@@ -81,6 +82,8 @@ def tm_file_ops(
 ) -> list[dict[str, Any]]:
     """Return the ops recording one TM/TC file, its quarantine and its days.
 
+    The file's path is stored absolute and resolved (`stix_assets.core.catalog.paths.tm_path`).
+
     Raises
     ------
     ValueError
@@ -94,7 +97,7 @@ def tm_file_ops(
             "op": "tm_file",
             "name": tm.name,
             "sha256": tm.sha256,
-            "path": str(tm.path),
+            "path": tm_path(tm.path),
             "size": int(tm.size),
             "kind": tm.kind,
             "status": status,
