@@ -190,7 +190,7 @@ def _run_direct(args: argparse.Namespace, paths: list[Path], created: dt.datetim
 
     store = IdbStore(args.idb_dir, force_version=args.idb_version)
     args.archive.mkdir(parents=True, exist_ok=True)
-    catalog = Catalog(args.catalog or args.archive / _CATALOG_NAME)
+    catalog = Catalog(args.catalog or args.archive / _CATALOG_NAME, archive_root=args.archive)
     # a bar on a terminal (stderr), [i/n] lines otherwise; never on stdout under --json
     progress = Progress(lines=sys.stderr if args.json else sys.stdout, quiet=args.quiet)
 
@@ -267,9 +267,14 @@ def _process(args: argparse.Namespace) -> int:
             "lsk/, spk/ ...; the latest flown and predicted meta-kernels are loaded)"
         )
     if args.clean:
+        from stix_assets.core.catalog import Catalog
         from stix_assets.core.process import clean_archive
 
-        for folder in clean_archive(args.archive):
+        catalog_file = args.catalog or args.archive / _CATALOG_NAME
+        catalog = (
+            Catalog(catalog_file, archive_root=args.archive) if catalog_file.is_file() else None
+        )
+        for folder in clean_archive(args.archive, catalog=catalog):
             if not args.quiet and not args.json:
                 print(f"cleaned {folder}")
     if args.dagster:

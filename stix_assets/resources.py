@@ -160,7 +160,7 @@ class StixSettings(dg.ConfigurableResource):
         )
 
     def catalog(self) -> Catalog:
-        """Open a catalog handle on `catalog_file` (the folder is created)."""
+        """Open a catalog handle on `catalog_file` for `archive_root` (the folder is created)."""
         path = self.catalog_file()
         path.parent.mkdir(parents=True, exist_ok=True)
-        return Catalog(path)
+        return Catalog(path, archive_root=self.archive_root())

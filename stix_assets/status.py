@@ -181,6 +181,7 @@ def collect_status(
         run_status(instance, failed_since=now - failed_window) if instance is not None else None
     )
     out["checks"] = failing_checks(instance, check_keys) if instance is not None else None
-    catalog = Catalog(settings.catalog_path)  # not stix.catalog(): status creates no folder
+    # not stix.catalog(): status creates no folder
+    catalog = Catalog(settings.catalog_path, archive_root=settings.archive_dir)
     out.update(pipeline_status(settings.waiting_dir, settings.incoming_dir, catalog))
     return out

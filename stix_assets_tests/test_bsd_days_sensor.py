@@ -40,7 +40,8 @@ def _report(instance: dg.DagsterInstance, product: str, data_days: list[str]) ->
 def test_sensor_first_tick_nothing_new_then_new_bsd_data():
     with dg.instance_for_test() as instance:
         empty = bsd_l1_days_sensor(dg.build_sensor_context(instance=instance))
-        assert empty.run_requests == [] and empty.skip_reason
+        assert empty.run_requests == []
+        assert empty.skip_reason
         _report(instance, "ql_lightcurve", ["2021-01-16"])  # daily products are not its business
         _report(instance, "xray_spec", [DATA_DAY.isoformat()])
         result = bsd_l1_days_sensor(dg.build_sensor_context(instance=instance))

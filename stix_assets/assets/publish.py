@@ -156,7 +156,10 @@ def soar_delivery(
     now = datetime.now(UTC)
     config = soar.config(stix.archive_root(), day, today=now.date())
     catalog = Catalog(
-        stix.catalog_file(), lock_timeout_s=soar.lock_timeout_s, read_timeout_s=soar.lock_timeout_s
+        stix.catalog_file(),
+        archive_root=stix.archive_root(),
+        lock_timeout_s=soar.lock_timeout_s,
+        read_timeout_s=soar.lock_timeout_s,
     )
     with soar.kernels() as kernels:
         report = publish_archive(
@@ -203,8 +206,8 @@ def build_publish_schedule(cron: str = "0 5 * * *") -> dg.ScheduleDefinition:
         """One run per UTC day with files due for SOAR delivery."""
         now = context.scheduled_execution_time or datetime.now(UTC)
         catalog = Catalog(
-            stix.catalog_file(), lock_timeout_s=soar.lock_timeout_s,
-            read_timeout_s=soar.lock_timeout_s,
+            stix.catalog_file(), archive_root=stix.archive_root(),
+            lock_timeout_s=soar.lock_timeout_s, read_timeout_s=soar.lock_timeout_s,
         )  # fmt: skip
         days = plan_publish_days(stix.archive_root(), catalog, soar, now=now)
         if not days:

@@ -197,7 +197,9 @@ def run(args: argparse.Namespace) -> int:
         print(f"stix-assets publish: error: {err}", file=sys.stderr)
         return 2
     catalog = Catalog(
-        args.db_file or args.fits_dir / CATALOG_NAME, lock_timeout_s=args.lock_timeout
+        args.db_file or args.fits_dir / CATALOG_NAME,
+        archive_root=args.fits_dir,
+        lock_timeout_s=args.lock_timeout,
     )
     try:
         if args.import_published_sqlite is not None:

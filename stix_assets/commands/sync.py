@@ -20,7 +20,8 @@ __all__ = ["JOBS", "add_parser", "run"]
 
 
 def _spice(s: Settings) -> object:
-    return run_spice_soop_sync(s, Catalog(s.catalog_path), run_id=f"cli-{os.getpid()}")
+    catalog = Catalog(s.catalog_path, archive_root=s.archive_dir)
+    return run_spice_soop_sync(s, catalog, run_id=f"cli-{os.getpid()}")
 
 
 JOBS = {

@@ -198,11 +198,21 @@ def collect_inputs(
     return list(unique)
 
 
-def clean_archive(archive: Path, levels: Iterable[str] = OUTPUT_LEVEL_DIRS) -> list[Path]:
-    """Remove the level folders (``LB``, ``L0``, ``L1``, ``L2``) under ``archive``.
+def clean_archive(
+    archive: Path, levels: Iterable[str] = OUTPUT_LEVEL_DIRS, *, catalog: Catalog | None = None
+) -> list[Path]:
+    """Remove the level folders (``LB``, ``L0``, ``L1``, ``L2``, ``CAL``) under ``archive``.
 
-    Nothing else under ``archive`` is touched (the catalog and foreign files stay). A level folder
-    that is a symbolic link is refused rather than followed.
+    Nothing else under ``archive`` is touched (foreign files stay, and so does the catalog file
+    with its publish history). The catalog forgets the removed levels' files and every TM file
+    known so far, so that it still mirrors the archive and the next run starts over from its own
+    inputs. A level folder that is a symbolic link is refused rather than followed.
+
+    Parameters
+    ----------
+    archive : the archive root
+    levels : the level folders to remove
+    catalog : the archive's catalog; default ``<archive>/stix_catalog.duckdb`` when it exists
 
     Returns
     -------
@@ -213,13 +223,20 @@ def clean_archive(archive: Path, levels: Iterable[str] = OUTPUT_LEVEL_DIRS) -> l
     StixError
         If a level folder is a symbolic link or not a directory.
     """
-    removed = []
-    for level in levels:
+    chosen = list(levels)
+    for level in chosen:
         if level not in OUTPUT_LEVEL_DIRS:
             raise StixError(f"refusing to clean unknown level folder {level!r}")
         target = archive / level
         if target.is_symlink() or (target.exists() and not target.is_dir()):
             raise StixError(f"refusing to clean {target}: not a plain directory")
+    if catalog is None and (archive / CATALOG_NAME).is_file():
+        catalog = Catalog(archive / CATALOG_NAME)
+    if catalog is not None:
+        catalog.forget_archive(chosen)
+    removed = []
+    for level in chosen:
+        target = archive / level
         if target.is_dir():
             shutil.rmtree(target)
             removed.append(target)

@@ -3,11 +3,11 @@ from pathlib import Path
 
 import pytest
 
-from stix_assets.core.catalog import Catalog
-from stix_assets.core.products import lb
+from stix_assets.core.catalog import Catalog, ProductFileRecord
 from stix_assets.core.errors import PacketDecodeError, StixError, TMFileError
 from stix_assets.core.idb import IdbStore
 from stix_assets.core.process import clean_archive, collect_inputs, process_tm_files
+from stix_assets.core.products import lb
 
 CREATED = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
 
@@ -65,14 +65,23 @@ def test_collect_inputs_explicit_files_keep_order(tmp_path):
 
 
 def test_clean_archive_removes_only_level_folders(tmp_path):
-    _touch(tmp_path / "LB" / "21" / "6" / "30" / "x.fits")
+    lb_file = _touch(tmp_path / "LB" / "21" / "6" / "30" / "x.fits")
     _touch(tmp_path / "L1" / "2021" / "y.fits")
-    catalog = _touch(tmp_path / "stix_catalog.duckdb")
+    catalog = Catalog(tmp_path / "stix_catalog.duckdb")
+    catalog.record_products(
+        [
+            ProductFileRecord(
+                path=lb_file, level="LB", product="ql_lightcurve", partition_day=None,
+                version=2, sha256="0" * 64, written_at=CREATED,
+            )
+        ]
+    )  # fmt: skip
     foreign = _touch(tmp_path / "mine" / "keep.txt")
     removed = clean_archive(tmp_path)
     assert sorted(p.name for p in removed) == ["L1", "LB"]
     assert not (tmp_path / "LB").exists()
-    assert catalog.exists()
+    assert catalog.path.exists()  # the catalog (and its publish history) stays ...
+    assert catalog.product_file(lb_file) is None  # ... but forgets the files removed
     assert foreign.exists()
 
 

@@ -67,9 +67,9 @@ def product_times(catalog: Catalog, paths: Sequence[Path | str]) -> list[Product
     ``written_at`` of that name, else its mtime).
     """
     sql_products = "SELECT path, written_at, inputs FROM product_files WHERE list_contains(?, path)"
-    wanted = [str(p) for p in paths]
+    wanted = {str(p): catalog.stored_path(p) for p in paths}  # as given -> as stored
     with catalog.connect_readonly() as conn:
-        rows = conn.execute(sql_products, [wanted]).fetchall()
+        rows = conn.execute(sql_products, [sorted(set(wanted.values()))]).fetchall()
         names = sorted({n for _, _, inputs in rows for n in inputs or []})
         tm = conn.execute(
             "SELECT name, path, last_indexed FROM tm_files WHERE list_contains(?, name)", [names]
@@ -84,11 +84,11 @@ def product_times(catalog: Catalog, paths: Sequence[Path | str]) -> list[Product
     for name, path, indexed in tm:
         times[name] = (_mtime(Path(path)) if path else None) or indexed
     for name, written, path in prods:
-        times.setdefault(name, written or _mtime(Path(path)))
-    found = {str(p): (w, inputs or []) for p, w, inputs in rows}
+        times.setdefault(name, written or _mtime(catalog.absolute_path(path)))
+    found = {p: (w, inputs or []) for p, w, inputs in rows}
     out = []
-    for p in wanted:
-        written, inputs = found.get(p, (None, []))
+    for p, stored in wanted.items():
+        written, inputs = found.get(stored, (None, []))
         written = written or _mtime(Path(p))
         if written is None:
             continue

@@ -2,6 +2,7 @@
 -- works. Timestamps are UTC without a zone. Every statement is idempotent (IF NOT EXISTS); the
 -- catalog runs this file at the start of every write.
 
+-- key/value facts about the file: 'schema_version' (see the end of this file)
 CREATE TABLE IF NOT EXISTS catalog_meta (
     key VARCHAR PRIMARY KEY,
     value VARCHAR
@@ -11,7 +12,7 @@ CREATE TABLE IF NOT EXISTS catalog_meta (
 CREATE TABLE IF NOT EXISTS tm_file_versions (
     name VARCHAR NOT NULL,
     sha256 VARCHAR NOT NULL,
-    path VARCHAR,
+    path VARCHAR,                 -- absolute, resolved (incoming folders are outside the archive)
     size BIGINT,
     kind VARCHAR,                 -- TM or TC
     status VARCHAR NOT NULL,      -- indexed / failed / duplicate / incomplete
@@ -57,9 +58,9 @@ CREATE TABLE IF NOT EXISTS tm_file_days (
     PRIMARY KEY (tm_name, product, scet_day)
 );
 
--- Every product file written (LB, L0, L1, ...), keyed by path; the newest write wins.
+-- Every product file written (LB, L0, L1, ...), one row per file; the newest write wins.
 CREATE TABLE IF NOT EXISTS product_files (
-    path VARCHAR PRIMARY KEY,
+    path VARCHAR PRIMARY KEY,     -- relative to the archive root (absolute only outside it)
     level VARCHAR NOT NULL,
     product VARCHAR NOT NULL,
     partition_day DATE,           -- SCET day for LB/L0, UTC day for L1+ (the partition key)
@@ -79,7 +80,7 @@ ALTER TABLE product_files ADD COLUMN IF NOT EXISTS needs_reprocessing BOOLEAN DE
 
 -- Which TM files fed which LB file (a union: LB files are merged, never shrunk).
 CREATE TABLE IF NOT EXISTS lb_inputs (
-    lb_path VARCHAR NOT NULL,
+    lb_path VARCHAR NOT NULL,     -- as product_files.path
     tm_name VARCHAR NOT NULL,
     recorded_at TIMESTAMP NOT NULL,
     PRIMARY KEY (lb_path, tm_name)
@@ -97,4 +98,5 @@ CREATE TABLE IF NOT EXISTS quarantine (
     PRIMARY KEY (file, packet_index, reason)
 );
 
-INSERT INTO catalog_meta VALUES ('schema_version', '1') ON CONFLICT DO NOTHING;
+-- catalog_meta 'schema_version' is written by stix_assets.core.catalog.migrate once the tables
+-- have the current form ('2': product paths relative to the archive root).

@@ -1,0 +1,334 @@
+"""One catalog file used from many processes at once: locking, retry, spool, op application.
+
+DuckDB lets one process hold a database file; a second process fails to open it, even read-only,
+with ``IOException: Could not set lock on file``. Dagster runs several processes at once, so:
+
+* every write opens a connection, writes, commits and closes (milliseconds);
+* on a lock conflict it retries with jittered exponential backoff until ``lock_timeout_s``;
+* if the lock is still held, the write is saved as a JSON manifest in the spool folder next to the
+  database (``<db>.spool/``, temp file + ``os.replace``) and the call returns: nobody blocks;
+* every writer that gets the lock first ingests the pending manifests, oldest first, one
+  transaction each, deleting each manifest after its commit while it still holds the lock;
+* every write is an idempotent upsert guarded by the time the call was made, so a late or
+  repeated manifest never overwrites newer data (replaying a manifest is harmless).
+
+Readers retry the same way and then raise `CatalogBusyError`; spooled writes become visible once a
+writer (or `CatalogFile.flush_spool`) has ingested them.
+
+The first write of a process to a file of an older schema migrates it (`migrate`); a reader that
+finds an older schema first makes that write.
+"""
+
+import json
+import logging
+import os
+import random
+import time
+import uuid
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any, TypeVar
+
+import duckdb
+
+from stix_assets.core.catalog.base import (
+    CatalogBusyError,
+    OpHandler,
+    WriteOutcome,
+    utc_now_naive,
+)
+from stix_assets.core.catalog.migrate import migrate, upgrade_manifest_ops
+from stix_assets.core.catalog.paths import ArchivePaths
+from stix_assets.core.catalog.schema import SCHEMA_VERSION, create_tables, schema_version
+
+__all__ = ["CatalogFile"]
+
+logger = logging.getLogger(__name__)
+
+_MANIFEST_FORMAT = 2  # 1: product paths as typed by the writer (schema version 1)
+_MANIFEST_FORMATS = (1, 2)
+_BACKOFF_FIRST_S = 0.005
+_BACKOFF_MAX_S = 0.1
+_T = TypeVar("_T")
+# a manifest that raises one of these can never be applied; it is set aside
+_UNAPPLICABLE = (
+    duckdb.ConstraintException,
+    duckdb.ConversionException,
+    duckdb.InvalidInputException,
+    duckdb.BinderException,
+    KeyError,
+    TypeError,
+    ValueError,
+)
+
+
+def _is_busy(err: duckdb.Error) -> bool:
+    """Lock held by another process, or this process has the file open with other settings."""
+    text = str(err)
+    return "Could not set lock" in text or "different configuration" in text
+
+
+class CatalogFile:
+    """A DuckDB catalog file that applies writes (lists of ops) safely from many processes.
+
+    Parameters
+    ----------
+    path : the DuckDB file (created with its schema on first write); made absolute
+    handlers : ``{op name: handler}`` that applies each op (`stix_assets.core.catalog.registry`)
+    archive_root : the product archive whose paths the catalog stores relative to it; default
+        the folder that holds ``path`` (the usual ``<archive>/stix_catalog.duckdb``)
+    lock_timeout_s : how long a write waits for the lock before spooling (s)
+    read_timeout_s : how long a read waits for the lock before raising `CatalogBusyError` (s)
+    spool_dir : folder for spooled writes, default ``<path>.spool`` next to the database
+    """
+
+    def __init__(
+        self,
+        path: Path | str,
+        *,
+        handlers: Mapping[str, OpHandler],
+        archive_root: Path | str | None = None,
+        lock_timeout_s: float = 2.0,
+        read_timeout_s: float = 5.0,
+        spool_dir: Path | str | None = None,
+    ) -> None:
+        self.path = Path(os.path.abspath(path))  # a later chdir must not move the catalog
+        self.lock_timeout_s = lock_timeout_s
+        self.read_timeout_s = read_timeout_s
+        self.spool_dir = (
+            Path(os.path.abspath(spool_dir))
+            if spool_dir
+            else self.path.with_name(self.path.name + ".spool")
+        )
+        self._handlers = handlers
+        self.archive = ArchivePaths.at(self.path.parent if archive_root is None else archive_root)
+        self._schema_current = False  # this handle has seen the file at SCHEMA_VERSION
+
+    @property
+    def archive_root(self) -> Path:
+        """The archive root, absolute: stored product paths are relative to it."""
+        return self.archive.root
+
+    def flush_spool(self, *, timeout_s: float | None = None) -> int:
+        """Ingest all pending spool manifests now; return how many were ingested.
+
+        Raises
+        ------
+        CatalogBusyError
+            If the lock cannot be had within ``timeout_s`` (default ``read_timeout_s``).
+        """
+        outcome = self._write([], timeout_s=self.read_timeout_s if timeout_s is None else timeout_s)
+        if outcome.spooled:
+            raise CatalogBusyError(
+                "catalog locked, spool not flushed", path=str(self.path), waited_s=outcome.waited_s
+            )
+        return outcome.ingested
+
+    def pending_manifests(self) -> list[Path]:
+        """Spool manifests waiting to be ingested, oldest first."""
+        if not self.spool_dir.is_dir():
+            return []
+        return sorted(self.spool_dir.glob("*.json"))
+
+    def connect_readonly(self, *, timeout_s: float | None = None) -> duckdb.DuckDBPyConnection:
+        """Open a read-only connection (use it as a context manager and close it soon).
+
+        While it is open, writers in other processes spool instead of writing.
+
+        Raises
+        ------
+        CatalogBusyError
+            If another process holds the write lock for longer than ``timeout_s``.
+        """
+        if not self.path.exists():
+            self._write([])
+        timeout = self.read_timeout_s if timeout_s is None else timeout_s
+        conn = self._open_readonly(timeout)
+        if not self._schema_current:
+            if schema_version(conn) < SCHEMA_VERSION:
+                conn.close()
+                self._write([])  # migrates, unless another process holds the lock
+                conn = self._open_readonly(timeout)
+            self._schema_current = schema_version(conn) >= SCHEMA_VERSION
+        return conn
+
+    def _open_readonly(self, timeout_s: float) -> duckdb.DuckDBPyConnection:
+        conn, waited = self._connect(read_only=True, timeout_s=timeout_s)
+        if conn is None:
+            raise CatalogBusyError(
+                "catalog locked by another process", path=str(self.path), waited_s=waited
+            )
+        return conn
+
+    # ------------------------------------------------------------------ package internals
+
+    def _read(self, fn: Callable[[duckdb.DuckDBPyConnection], _T]) -> _T:
+        """Run ``fn`` on a read-only connection (retried on lock conflicts)."""
+        with self.connect_readonly() as conn:
+            return fn(conn)
+
+    def _write(self, ops: list[dict[str, Any]], *, timeout_s: float | None = None) -> WriteOutcome:
+        """Write ``ops`` in one transaction after ingesting the spool, or spool them."""
+        at = utc_now_naive().isoformat()
+        for op in ops:
+            op["at"] = at
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        timeout = self.lock_timeout_s if timeout_s is None else timeout_s
+        start = time.monotonic()
+        waited = 0.0
+        while True:
+            remaining = max(0.0, timeout - (time.monotonic() - start))
+            conn, wait = self._connect(read_only=False, timeout_s=remaining)
+            waited += wait
+            if conn is None:
+                break
+            try:
+                self._prepare(conn)
+                ingested = self._ingest_spool(conn)
+                if ops:
+                    self._apply_in_transaction(conn, ops)
+            except duckdb.TransactionException as err:
+                # only threads of this process share the open database; retry like a lock
+                logger.debug("catalog transaction conflict db=%s error=%s", self.path.name, err)
+                if time.monotonic() - start > timeout:
+                    break
+                pause = _BACKOFF_MAX_S * random.random()
+                time.sleep(pause)
+                waited += pause
+                continue
+            finally:
+                conn.close()
+            logger.debug(
+                "catalog write db=%s ops=%d ingested=%d waited_s=%.3f",
+                self.path.name,
+                len(ops),
+                ingested,
+                waited,
+            )
+            return WriteOutcome(False, None, ingested, waited)
+        manifest = self._spool(ops) if ops else None
+        logger.info(
+            "catalog locked, write spooled db=%s waited_s=%.3f manifest=%s",
+            self.path.name,
+            waited,
+            manifest.name if manifest else None,
+        )
+        return WriteOutcome(True, manifest, 0, waited)
+
+    def _write_now(
+        self,
+        ops: list[dict[str, Any]],
+        *,
+        timeout_s: float | None,
+        setup_sql: str,
+        busy_message: str,
+    ) -> None:
+        """Write ``ops`` in one transaction after ``setup_sql`` and the spool, or raise.
+
+        Raises
+        ------
+        CatalogBusyError
+            If the lock cannot be had within ``timeout_s`` (default ``lock_timeout_s``).
+        """
+        at = utc_now_naive().isoformat()
+        for op in ops:
+            op["at"] = at
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        timeout = self.lock_timeout_s if timeout_s is None else timeout_s
+        conn, waited = self._connect(read_only=False, timeout_s=timeout)
+        if conn is None:
+            raise CatalogBusyError(busy_message, path=str(self.path), waited_s=waited)
+        try:
+            self._prepare(conn)
+            conn.execute(setup_sql)
+            self._ingest_spool(conn)
+            if ops:
+                self._apply_in_transaction(conn, ops)
+        finally:
+            conn.close()
+
+    def _prepare(self, conn: duckdb.DuckDBPyConnection) -> None:
+        """Bring the file to the current schema (the caller holds the write lock)."""
+        create_tables(conn)
+        if not self._schema_current:
+            migrate(conn, self.archive)
+            self._schema_current = True
+
+    def _apply_in_transaction(
+        self, conn: duckdb.DuckDBPyConnection, ops: list[dict[str, Any]]
+    ) -> None:
+        conn.execute("BEGIN TRANSACTION")
+        try:
+            for op in ops:
+                self._handlers[op["op"]](conn, op)
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+
+    def _connect(
+        self, *, read_only: bool, timeout_s: float
+    ) -> tuple[duckdb.DuckDBPyConnection | None, float]:
+        """Open the database, retrying lock conflicts with jittered backoff; None after timeout."""
+        start = time.monotonic()
+        delay = _BACKOFF_FIRST_S
+        while True:
+            try:
+                return duckdb.connect(str(self.path), read_only=read_only), time.monotonic() - start
+            except (duckdb.IOException, duckdb.ConnectionException) as err:
+                if not _is_busy(err):
+                    raise
+                waited = time.monotonic() - start
+                if waited + delay > timeout_s:
+                    return None, waited
+                time.sleep(delay * (0.5 + random.random()))
+                delay = min(2 * delay, _BACKOFF_MAX_S)
+
+    def _spool(self, ops: list[dict[str, Any]]) -> Path:
+        """Write ``ops`` atomically as a manifest; names sort by creation time."""
+        self.spool_dir.mkdir(parents=True, exist_ok=True)
+        name = f"{time.time_ns():020d}-{os.getpid()}-{uuid.uuid4().hex[:12]}.json"
+        tmp = self.spool_dir / f".{name}.tmp"
+        text = json.dumps({"format": _MANIFEST_FORMAT, "db": self.path.name, "ops": ops})
+        with tmp.open("w", encoding="utf-8") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        final = self.spool_dir / name
+        os.replace(tmp, final)
+        return final
+
+    def _ingest_spool(self, conn: duckdb.DuckDBPyConnection) -> int:
+        """Apply pending manifests, one transaction each; the caller holds the lock."""
+        done = 0
+        for manifest in self.pending_manifests():
+            try:
+                data = json.loads(manifest.read_text("utf-8"))
+            except FileNotFoundError:
+                continue  # ingested and removed by an earlier holder of the lock
+            except (json.JSONDecodeError, UnicodeDecodeError) as err:
+                self._reject(manifest, err)
+                continue
+            if data.get("format") not in _MANIFEST_FORMATS or not isinstance(data.get("ops"), list):
+                self._reject(manifest, ValueError("unknown manifest format"))
+                continue
+            try:
+                ops = data["ops"]
+                if data["format"] == 1:
+                    ops = upgrade_manifest_ops(ops, self.archive)
+                self._apply_in_transaction(conn, ops)
+            except _UNAPPLICABLE as err:
+                self._reject(manifest, err)
+                continue
+            manifest.unlink(missing_ok=True)
+            done += 1
+        if done:
+            logger.info("catalog spool ingested db=%s manifests=%d", self.path.name, done)
+        return done
+
+    def _reject(self, manifest: Path, err: Exception) -> None:
+        """Move a manifest that cannot be applied aside, so it cannot block every later writer."""
+        target = self.spool_dir / "rejected"
+        target.mkdir(exist_ok=True)
+        os.replace(manifest, target / manifest.name)
+        logger.error("catalog manifest rejected manifest=%s error=%s", manifest.name, err)
