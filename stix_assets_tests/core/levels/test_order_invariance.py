@@ -10,6 +10,7 @@ rows from one run to the next.
 
 import datetime as dt
 import hashlib
+import socket
 import tempfile
 from pathlib import Path
 
@@ -19,6 +20,7 @@ from astropy.io import fits
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from stix_assets.core.atomic import TMP_PREFIX
 from stix_assets.core.idb import IdbStore
 from stix_assets.core.process import process_tm_files
 
@@ -124,5 +126,10 @@ def test_late_redelivery_of_one_file_keeps_every_product(replicated_tm, kit_dirs
     """The reproduction of the data-loss report: all files, then the last one again."""
     _process(replicated_tm, tmp_path, kit_dirs)
     before = _rows(tmp_path)
+    # a run killed mid-write left its temporary file next to a product the next run rewrites
+    hk_dir = next((tmp_path / "L0").rglob("*hk-maxi*.fits")).parent
+    leftover = hk_dir / f"{TMP_PREFIX}x.fits.{socket.gethostname().split('.')[0]}.999999999.abc"
+    leftover.write_bytes(b"half a file")
     _process(replicated_tm[-1:], tmp_path, kit_dirs)
     assert _rows(tmp_path) == before
+    assert not leftover.exists()
