@@ -16,11 +16,18 @@ def _dead_pid() -> int:
 
 def test_atomic_path_names_its_writer_and_leaves_nothing_on_error(tmp_path):
     target = tmp_path / "x.fits"
-    with pytest.raises(RuntimeError), atomic_path(target) as tmp:
-        assert tmp.name.startswith(f"{TMP_PREFIX}x.fits.")
-        assert f".{os.getpid()}." in tmp.name
-        tmp.write_bytes(b"half")
-        raise RuntimeError("killed")
+    seen = []
+
+    def killed_writer():
+        with atomic_path(target) as tmp:
+            seen.append(tmp.name)
+            tmp.write_bytes(b"half")
+            raise RuntimeError("killed")
+
+    with pytest.raises(RuntimeError, match="killed"):
+        killed_writer()
+    assert seen[0].startswith(f"{TMP_PREFIX}x.fits.")
+    assert f".{os.getpid()}." in seen[0]
     assert list(tmp_path.iterdir()) == []
     with atomic_path(target) as tmp:
         tmp.write_bytes(b"whole")
