@@ -41,6 +41,7 @@ from numpy.typing import NDArray
 from stix_assets.core.errors import ProductBuildError
 from stix_assets.core.idb import Idb, ParameterTable
 from stix_assets.core.products.registry import ProductSpec
+from stix_assets.core.time import scet_float
 
 if TYPE_CHECKING:
     from stix_assets.core.products.l0 import L0Product, LbInput
@@ -269,10 +270,6 @@ def packet_columns(
     return columns, tuple(notes)
 
 
-def _scet_seconds(coarse: NDArray, fine: NDArray) -> NDArray[np.float64]:
-    return coarse.astype(np.float64) + fine.astype(np.float64) / 65536.0
-
-
 def build_generic(
     tables: Sequence[ParameterTable],
     idbs: Mapping[str, Idb],
@@ -322,7 +319,7 @@ def with_packet_time(
     return ProductColumns(
         control=control,
         data=data,
-        time_s=_scet_seconds(np.asarray(scet_coarse), np.asarray(scet_fine)),
+        time_s=scet_float(np.asarray(scet_coarse), np.asarray(scet_fine)),
         timedel_s=np.zeros(n),
         notes=notes,
     )

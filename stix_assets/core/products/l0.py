@@ -62,13 +62,19 @@ from pathlib import Path
 import numpy as np
 from numpy.typing import NDArray
 
-from stix_assets.core.archive import SCET_EPOCH, SECONDS_PER_DAY
 from stix_assets.core.catalog import Catalog
 from stix_assets.core.errors import PacketDecodeError, ProductBuildError
 from stix_assets.core.fits import Card, read_fits
 from stix_assets.core.idb import Idb, IdbStore, ParameterTable, decode_parameters
 from stix_assets.core.products.registry import PRODUCTS, ProductSpec, product_for
-from stix_assets.core.time import scet_to_float
+from stix_assets.core.time import (
+    SCET_EPOCH,
+    SECONDS_PER_DAY,
+    scet_float,
+    scet_split,
+    scet_to_float,
+    stixcore_float,
+)
 from stix_assets.core.tmtc import PacketBatch
 from stix_assets.core.tmtc.headers import HEADER_DTYPE, HEADER_SIZE, decode_headers
 from stix_assets.core.tmtc.pi1 import assign_pi1
@@ -96,8 +102,6 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
-
-FINE = 65536.0
 
 
 # -- value objects ------------------------------------------------------------------------------
@@ -257,29 +261,6 @@ class BuilderEntry:
 
 
 # -- small helpers shared by the families --------------------------------------------------------
-def scet_float(coarse: NDArray | int, fine: NDArray | int) -> NDArray[np.float64]:
-    """SCET seconds ``coarse + fine / 65536`` (the product-internal time)."""
-    return np.asarray(coarse, dtype=np.float64) + np.asarray(fine, dtype=np.float64) / FINE
-
-
-def scet_split(seconds: float) -> tuple[int, int]:
-    """Coarse and fine (1/65536) of SCET seconds, fine rounded.
-
-    >>> scet_split(628185012 + 52455 / 65536)
-    (628185012, 52455)
-    """
-    coarse = int(np.floor(seconds))
-    fine = round(float(seconds - coarse) * FINE)
-    if fine >= 65536:
-        coarse, fine = coarse + 1, fine - 65536
-    return coarse, fine
-
-
-def stixcore_float(seconds: float) -> float:
-    """SCET seconds as STIXCore writes them in ``OBT_BEG``/``OBT_END`` (fine / 65535, quirk 1)."""
-    return scet_to_float(*scet_split(seconds))
-
-
 def min_uint(values: NDArray | int) -> type[np.unsignedinteger]:
     """Smallest unsigned dtype holding ``values`` (STIXCore's ``get_min_uint``)."""
     top = int(np.max(values)) if np.size(values) else 0

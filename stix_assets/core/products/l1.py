@@ -67,11 +67,24 @@ from stix_assets.core.idb import IdbStore, calibrate_parameter
 from stix_assets.core.products import l1_families
 from stix_assets.core.products.generic import column_name
 from stix_assets.core.products.header import common_cards, creation_time, obt_utc_cards
-from stix_assets.core.products.l0 import L0Product, concat_products, scet_split
+from stix_assets.core.products.l0 import L0Product, concat_products
 from stix_assets.core.products.l0_writer import l0_tables
 from stix_assets.core.products.registry import ProductSpec, product_for
 from stix_assets.core.spice import LoadedKernels
-from stix_assets.core.time import float_to_scet, scet_to_float, scet_to_utc, sclk_extrapolated
+from stix_assets.core.time import (
+    FINE_PER_SECOND,
+    SECONDS_PER_DAY,
+    day_index,
+    float_to_scet,
+    scet_float,
+    scet_split,
+    scet_to_float,
+    scet_to_utc,
+    sclk_extrapolated,
+    split_scet_seconds,
+    stixcore_float,
+    utc_day_index,
+)
 
 __all__ = [
     "L1Build",
@@ -89,7 +102,6 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-FINE = 65536.0
 SOOP_KEYWORDS = (
     ("OBS_MODE", "Observation mode"),
     ("OBS_TYPE", "Encoded version of OBS_MODE"),
@@ -247,7 +259,7 @@ def _absolute_times(
     primary: fits.Header, data: dict[str, NDArray], units: Mapping[str, str]
 ) -> tuple[NDArray[np.float64], NDArray[np.float64], str]:
     coarse, fine = float_to_scet(float(primary["OBT_BEG"]))
-    beg = float(coarse) + float(fine) / FINE
+    beg = float(scet_float(coarse, fine))
     t, dt = np.asarray(data["time"]), np.asarray(data["timedel"])
     if units.get("time") == "s" and t.dtype.kind == "f":
         return beg + t.astype(np.float64), dt.astype(np.float64), "s"
@@ -327,14 +339,6 @@ def _read_l0_cached(path_text: str, _mtime_ns: int, _size: int) -> tuple[L0Produ
 
 
 # -- engineering values ---------------------------------------------------------------------------
-def _stixcore_seconds(seconds: NDArray) -> NDArray[np.float64]:
-    """SCET seconds (1/65536) as STIXCore floats (fine/65535), for the IDB period lookup."""
-    seconds = np.asarray(seconds, dtype=np.float64)
-    coarse = np.floor(seconds)
-    fine = np.rint((seconds - coarse) * FINE)
-    return scet_to_float(coarse, fine)
-
-
 def _row_versions(
     times: NDArray[np.float64], periods: Sequence[tuple[str, float, float]]
 ) -> NDArray[np.object_]:
@@ -445,7 +449,7 @@ def _engineering(prod: L0Product, ssid: int | None, store: IdbStore) -> tuple[L0
         versions = sorted({v for v, _, _ in prod.idb_versions})
         params = _layout_parameters(prod.spec, ssid, store, versions)
         params = {c: p for c, p in params.items() if c in data and c not in ("time", "timedel")}
-        rows = _row_versions(_stixcore_seconds(data["time"]), prod.idb_versions)
+        rows = _row_versions(stixcore_float(data["time"]), prod.idb_versions)
         cols, units, n = calibrate_columns(data, params, rows, store)
         data.update(cols)
         data_units.update({k: v for k, v in units.items() if v})
@@ -467,28 +471,10 @@ def _engineering(prod: L0Product, ssid: int | None, store: IdbStore) -> tuple[L0
 
 
 # -- time -----------------------------------------------------------------------------------------
-def _split_seconds(seconds: NDArray) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
-    seconds = np.asarray(seconds, dtype=np.float64)
-    coarse = np.floor(seconds).astype(np.int64)
-    fine = np.rint((seconds - coarse) * FINE).astype(np.int64)
-    carry = fine >= 65536
-    return coarse + carry, np.where(carry, fine - 65536, fine)
-
-
 def _utc(seconds: NDArray, kernels: LoadedKernels) -> tuple[Time, bool]:
-    coarse, fine = _split_seconds(seconds)
+    coarse, fine = split_scet_seconds(seconds)
     late = bool(np.any(sclk_extrapolated(coarse, fine, kernels)))
     return scet_to_utc(coarse, fine, kernels, warn=False), late
-
-
-def _utc_days(utc: Time) -> NDArray[np.int64]:
-    """Days since 2000-01-01 (UTC calendar) of each time."""
-    mjd = np.floor(np.asarray(utc.utc.mjd, dtype=np.float64))
-    return (mjd - 51544).astype(np.int64)
-
-
-def _day_number(utc_day: date) -> int:
-    return (utc_day - date(2000, 1, 1)).days
 
 
 def _fits_ms(time: Time) -> str:
@@ -602,7 +588,7 @@ def _finish(
     prod = _energies(prod, conf_dir, kernels)
     beg, end = prod.time_range()
     (b, e) = (scet_split(beg), scet_split(end))
-    avg = ((b[0] * 65536 + b[1]) + (e[0] * 65536 + e[1])) // 2 / FINE
+    avg = ((b[0] * 65536 + b[1]) + (e[0] * 65536 + e[1])) // 2 / FINE_PER_SECOND
     utc, late_range = _utc(np.array([beg, avg, end]), kernels)
     eph = ephemeris_header(utc[1], kernels, utc_start=utc[0])
     if bsd_suffix is not None:
@@ -643,7 +629,7 @@ def _may_hold(l0_name: str, utc_day: date) -> bool:
         start = int(l0_name.split("_")[3].split("-")[0])
     except (IndexError, ValueError):
         return True
-    return abs(start // 86400 - _day_number(utc_day)) <= 1
+    return abs(start // SECONDS_PER_DAY - day_index(utc_day)) <= 1
 
 
 def _daily(
@@ -651,7 +637,7 @@ def _daily(
 ) -> L1Product | None:
     merged = concat_products([p.prod for p in parts])
     utc, late = _utc(merged.data["time"], kernels)
-    keep = np.flatnonzero(_utc_days(utc) == _day_number(utc_day))
+    keep = np.flatnonzero(utc_day_index(utc) == day_index(utc_day))
     if len(keep) == 0:
         return None
     data = {k: np.asarray(v)[keep] for k, v in merged.data.items()}
@@ -740,7 +726,7 @@ def _bsd_on_day(
     """The L1 product of a BSD L0 file if its UTC start lies on ``utc_day``."""
     start, _ = part.prod.time_range()
     utc, late = _utc(np.array([start]), kernels)
-    if _utc_days(utc)[0] != _day_number(utc_day):
+    if utc_day_index(utc)[0] != day_index(utc_day):
         return []
     prod = _with_parents(part.prod, {complete_name(part.name): part.prod.raw_files})
     prod = _finish(

@@ -46,11 +46,6 @@ def test_row_versions_extend_periods():
     assert got.tolist() == ["2.26.34", "2.26.34", "2.26.34", "2.26.35", "2.26.35", "2.26.35"]
 
 
-def test_stixcore_seconds_uses_fine_over_65535():
-    sec = 640267793 + 29237 / 65536
-    assert l1._stixcore_seconds(np.array([sec]))[0] == pytest.approx(640267793.446128, abs=1e-7)
-
-
 def _bsd(timedel: list[float], version: str = "2.26.34") -> L0Product:
     n = len(timedel)
     return L0Product(
