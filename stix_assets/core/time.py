@@ -32,7 +32,7 @@ flown meta-kernel's date instead; the last correlation point is the actual limit
 import logging
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import numpy as np
 from astropy.time import Time
@@ -40,15 +40,13 @@ from numpy.typing import ArrayLike, NDArray
 
 from stix_assets.core.errors import SpiceCoverageError, warn_data
 
-if TYPE_CHECKING:
-    from stix_assets.core.spice import LoadedKernels
-
 __all__ = [
     "FINE_PER_SECOND",
     "SCET_EPOCH",
     "SCET_EPOCH_UTC",
     "SECONDS_PER_DAY",
     "STIXCORE_FINE_DIVISOR",
+    "HasSclk",
     "SclkModel",
     "day_index",
     "float_to_scet",
@@ -120,6 +118,19 @@ class SclkModel:
         parallel = np.asarray(parallel, dtype=np.float64)
         i = np.clip(np.searchsorted(self.parallel, parallel, side="right") - 1, 0, None)
         return self.ticks[i] + (parallel - self.parallel[i]) * self.ticks_per_count / self.rate[i]
+
+
+class HasSclk(Protocol):
+    """A loaded kernel set as the conversions see it: something that carries the `SclkModel`.
+
+    `stix_assets.core.spice.LoadedKernels` is one. Naming the protocol here, instead of importing
+    that class, keeps `core.time` a leaf below `core.spice` (which builds the model from the pool).
+    """
+
+    @property
+    def sclk(self) -> SclkModel:
+        """The SOLO SCLK model."""
+        ...
 
 
 def scet_to_float(coarse: ArrayLike, fine: ArrayLike) -> float | NDArray[np.float64]:
@@ -274,7 +285,7 @@ def scet_ticks(coarse: ArrayLike, fine: ArrayLike) -> NDArray[np.int64]:
     return coarse * FINE_PER_SECOND + fine
 
 
-def _sclk(kernels: "LoadedKernels | SclkModel") -> SclkModel:
+def _sclk(kernels: HasSclk | SclkModel) -> SclkModel:
     return kernels if isinstance(kernels, SclkModel) else kernels.sclk
 
 
@@ -284,7 +295,7 @@ def _parallel_to_time(parallel: NDArray[np.float64], scale: str) -> Time:
     return Time(_J2000_JD + days, rest, format="jd", scale=scale)
 
 
-def sclk_last_correlation_utc(kernels: "LoadedKernels | SclkModel") -> Time:
+def sclk_last_correlation_utc(kernels: HasSclk | SclkModel) -> Time:
     """UTC of the SCLK kernel's last coefficient record (later times are extrapolated)."""
     sclk = _sclk(kernels)
     parallel = sclk.ticks_to_parallel(sclk.last_correlation_ticks)
@@ -292,7 +303,7 @@ def sclk_last_correlation_utc(kernels: "LoadedKernels | SclkModel") -> Time:
 
 
 def sclk_extrapolated(
-    coarse: ArrayLike, fine: ArrayLike, kernels: "LoadedKernels | SclkModel"
+    coarse: ArrayLike, fine: ArrayLike, kernels: HasSclk | SclkModel
 ) -> NDArray[np.bool_]:
     """Flag SCET values after the SCLK kernel's last correlation point (extrapolated UTC)."""
     return scet_ticks(coarse, fine) > _sclk(kernels).last_correlation_ticks
@@ -309,7 +320,7 @@ def _warn_extrapolated(n: int, total: int, sclk: SclkModel) -> None:
 
 
 def scet_to_utc(
-    coarse: ArrayLike, fine: ArrayLike, kernels: "LoadedKernels | SclkModel", *, warn: bool = True
+    coarse: ArrayLike, fine: ArrayLike, kernels: HasSclk | SclkModel, *, warn: bool = True
 ) -> Time:
     """Convert SCET to UTC through the SCLK kernel, over whole arrays.
 
@@ -317,7 +328,7 @@ def scet_to_utc(
     ----------
     coarse, fine : int or array of int
         SCET coarse seconds (time-sync bit masked) and fine ticks (1/65536 s).
-    kernels : `LoadedKernels` (or its `SclkModel`)
+    kernels : the loaded kernel set (`stix_assets.core.spice.LoadedKernels`) or its `SclkModel`
     warn : issue a `StixDataWarning` when some times are extrapolated (see `sclk_extrapolated`)
 
     Returns
@@ -333,7 +344,7 @@ def scet_to_utc(
 
 
 def utc_to_scet(
-    time: Time, kernels: "LoadedKernels | SclkModel", *, warn: bool = True
+    time: Time, kernels: HasSclk | SclkModel, *, warn: bool = True
 ) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
     """Convert times to SCET (coarse, fine), rounded to the nearest tick (7.6 microseconds).
 
