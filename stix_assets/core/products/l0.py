@@ -46,8 +46,8 @@ Known differences from STIXCore (docs/decisions.md):
 
 * software identity: ``CREATOR``, ``VERS_SW``, ``VERS_CFG``, ``HISTORY`` text; ``DATE`` and the
   checksum comments are the ``created`` argument;
-* the ENERGIES table is chosen by the SCET day of the product start read as a UTC date (L0 has
-  no SPICE); SCET and UTC differ by less than a minute, so only a product within a minute of a
+* the ENERGIES table is chosen at the product start in SCET read as UTC (L0 has no SPICE,
+  `stix_assets.core.energies.energies_table`); SCET and UTC differ by less than a minute, so only a product within a minute of a
   STIX-CONF switch could get the neighbouring table;
 * no ASTROPY-SERIALIZED-COLUMNS comment cards and no column descriptions.
 """
@@ -56,13 +56,14 @@ import dataclasses
 import logging
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from pathlib import Path
 
 import numpy as np
 from numpy.typing import NDArray
 
 from stix_assets.core.catalog import Catalog
+from stix_assets.core.energies import check_channel_index, energies_table
 from stix_assets.core.errors import PacketDecodeError, ProductBuildError
 from stix_assets.core.fits import Card, read_fits
 from stix_assets.core.idb import Idb, IdbStore, ParameterTable, decode_parameters
@@ -329,75 +330,6 @@ def _empty_table(spid: int, files: tuple[str, ...]) -> ParameterTable:
     )
 
 
-# -- energies (STIX-CONF) ----------------------------------------------------------------------
-def _read_channels(path: Path) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-    low = np.full(32, np.nan)
-    high = np.full(32, np.nan)
-    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
-        parts = [p.strip() for p in line.split(",")]
-        if len(parts) < 5 or not parts[0].isdigit():
-            continue
-        ch = int(parts[0])
-        if ch >= 32:
-            continue
-        try:
-            low[ch] = float(parts[3])
-        except ValueError:
-            low[ch] = np.nan
-        try:
-            high[ch] = float(parts[4])
-        except ValueError:
-            high[ch] = np.nan  # 'maxADC' of the last channel
-    return low, high
-
-
-def _channel_file(conf_dir: Path, when: datetime) -> Path:
-    index = conf_dir / "detector" / "science_echan_index.csv"
-    chosen: Path | None = None
-    for line in index.read_text(encoding="utf-8").splitlines()[1:]:
-        parts = [p.strip() for p in line.split(",")]
-        if len(parts) < 4:
-            continue
-        start = datetime.fromisoformat(parts[1]).replace(tzinfo=UTC)
-        end = None if parts[2] == "none" else datetime.fromisoformat(parts[2]).replace(tzinfo=UTC)
-        if start <= when and (end is None or when < end):
-            chosen = conf_dir / "detector" / parts[3]
-    if chosen is None:
-        raise ProductBuildError(f"no science energy channel table for {when.isoformat()}")
-    return chosen
-
-
-def energies_table(
-    conf_dir: Path, scet_seconds: float, mask: NDArray | None = None
-) -> dict[str, NDArray]:
-    """ENERGIES columns for a product (domain doc 3.4).
-
-    Parameters
-    ----------
-    conf_dir : STIX-CONF root
-    scet_seconds : product start; its SCET day picks the channel table (read as a UTC date)
-    mask : 33-element energy bin edge mask (edges where 1); ``None`` = the 32 native channels
-
-    Returns
-    -------
-    dict with ``channel`` (uint8), ``e_low``, ``e_high`` (float32, keV)
-    """
-    when = datetime.combine(SCET_EPOCH, datetime.min.time(), tzinfo=UTC) + (
-        np.timedelta64(int(scet_seconds), "s").astype(object)
-    )
-    low, high = _read_channels(_channel_file(Path(conf_dir), when))
-    if mask is None:
-        lo, hi = low, high
-    else:
-        edges = np.flatnonzero(np.asarray(mask) == 1)
-        lo, hi = low[edges[:-1]], high[edges[1:] - 1]
-    return {
-        "channel": np.arange(len(lo), dtype=np.uint8),
-        "e_low": lo.astype(np.float32),
-        "e_high": hi.astype(np.float32),
-    }
-
-
 # -- reading LB files ----------------------------------------------------------------------------
 def read_lb_file(path: Path | str) -> tuple[PacketBatch, dict[str, NDArray], dict[str, object]]:
     """An LB file as a `PacketBatch` plus its CONTROL columns and primary header values.
@@ -593,12 +525,7 @@ def build_l0_files(
     """
     from stix_assets.core.products.builders import BUILDERS  # registry of families
 
-    channel_index = Path(conf_dir) / "detector" / "science_echan_index.csv"
-    if not channel_index.is_file():
-        raise ProductBuildError(
-            f"STIX-CONF energy channels not found: {channel_index} is missing; point the "
-            "configuration folder (stix_conf_dir / --conf-dir) at a STIX-CONF clone"
-        )
+    check_channel_index(conf_dir)
     by_key: dict[str, list[L0Product]] = {}
     issues: list[L0Issue] = []
     waiting: list[object] = []

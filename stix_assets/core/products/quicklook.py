@@ -29,12 +29,12 @@ from collections.abc import Mapping
 import numpy as np
 from numpy.typing import NDArray
 
+from stix_assets.core.energies import energies_table
 from stix_assets.core.errors import ProductBuildError
 from stix_assets.core.idb import ParameterTable
 from stix_assets.core.products.l0 import (
     L0Product,
     LbInput,
-    energies_table,
     min_uint,
     scet_float,
 )

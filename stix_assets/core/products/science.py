@@ -38,6 +38,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from numpy.typing import NDArray
 
+from stix_assets.core.energies import energies_table
 from stix_assets.core.errors import ProductBuildError
 from stix_assets.core.idb import Idb, ParameterTable
 from stix_assets.core.products.generic import min_uint
@@ -536,7 +537,7 @@ def _factor(inp: "LbInput") -> int:
 
 
 def _to_product(inp: "LbInput", out: _Out, ssid: int) -> "L0Product":
-    from stix_assets.core.products.l0 import L0Product, energies_table
+    from stix_assets.core.products.l0 import L0Product
 
     data = out.data
     counts = data.get("counts")
