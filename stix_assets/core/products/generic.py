@@ -33,18 +33,15 @@ import dataclasses
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 import numpy as np
 from numpy.typing import NDArray
 
 from stix_assets.core.errors import ProductBuildError
 from stix_assets.core.idb import Idb, ParameterTable
+from stix_assets.core.products.model import L0Product, LbInput
 from stix_assets.core.products.registry import ProductSpec
 from stix_assets.core.time import scet_float
-
-if TYPE_CHECKING:
-    from stix_assets.core.products.l0 import L0Product, LbInput
 
 __all__ = [
     "SERVICE_NAMES",
@@ -357,8 +354,6 @@ def to_l0_product(
     ``rows`` are the batch rows of the packets, one per CONTROL row; CONTROL gets ``raw_file``,
     ``packet`` and ``parent`` after ``index`` as STIXCore writes them.
     """
-    from stix_assets.core.products.l0 import L0Product
-
     control = {k: c.values for k, c in built.control.items()}
     control["raw_file"] = np.asarray(inp.raw_file)[rows]
     control["packet"] = np.asarray(inp.packet, dtype=np.int64)[rows]

@@ -18,7 +18,7 @@ from numpy.typing import NDArray
 from stix_assets.core.errors import ProductBuildError
 from stix_assets.core.fits import Card, TableHdu, write_fits
 from stix_assets.core.products.header import common_cards, creation_time
-from stix_assets.core.products.l0 import L0FileResult, L0Product
+from stix_assets.core.products.model import L0FileResult, L0Product
 from stix_assets.core.products.registry import ProductSpec
 from stix_assets.core.time import FINE_PER_SECOND, scet_day_start, scet_split, stixcore_float
 

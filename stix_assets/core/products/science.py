@@ -33,7 +33,6 @@ import dataclasses
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import numpy as np
 from numpy.typing import NDArray
@@ -42,12 +41,10 @@ from stix_assets.core.energies import energies_table
 from stix_assets.core.errors import ProductBuildError
 from stix_assets.core.idb import Idb, ParameterTable
 from stix_assets.core.products.generic import min_uint
+from stix_assets.core.products.model import L0Product, LbInput
 from stix_assets.core.products.skm import decompress_parameter, unscale_triggers
 from stix_assets.core.time import scet_float
 from stix_assets.core.tmtc import split_sequences
-
-if TYPE_CHECKING:
-    from stix_assets.core.products.l0 import L0Product, LbInput
 
 __all__ = [
     "DEFAULT_TRIGGER_FACTOR",
@@ -537,8 +534,6 @@ def _factor(inp: "LbInput") -> int:
 
 
 def _to_product(inp: "LbInput", out: _Out, ssid: int) -> "L0Product":
-    from stix_assets.core.products.l0 import L0Product
-
     data = out.data
     counts = data.get("counts")
     if ssid in (23, 42) or counts is None:
