@@ -15,7 +15,7 @@ builder function registered under its registry key in `stix_assets.core.products
 * `stix_assets.core.products.l0_writer`: names and writes the files (``L0/<st>/<sst>[/<ssid>]/``),
   HDUs PRIMARY, CONTROL, DATA, IDB_VERSIONS and, if the product has energies, ENERGIES, through
   `core.fits.write_fits` (atomic, deterministic: the same inputs and ``created`` give the same
-  bytes); `stix_assets.core.products.l1.read_l0_product` reads them back for L1.
+  bytes); `stix_assets.core.products.l0_reader` reads them back for L1.
 
 This module keeps the catalog glue (`lb_files_for_day`) and re-exports the names above, so
 callers can keep importing them from here.
