@@ -29,7 +29,7 @@ from astropy.time import Time
 from stix_assets.core.ephemeris import EPHEMERIS_COMMENTS, ephemeris_header
 from stix_assets.core.errors import PublishError
 from stix_assets.core.spice import LoadedKernels
-from stix_assets.core.time import nominal_utc
+from stix_assets.core.time import nominal_utc, scet_float
 
 __all__ = [
     "EPHEMERIS_LEVELS",
@@ -82,7 +82,7 @@ def data_start(header: fits.Header) -> datetime | None:
     if beg and ":" in beg:
         coarse, _, fine = beg.partition(":")
         if coarse.isdigit():
-            return nominal_utc(int(coarse) + int(fine or 0) / 65536)
+            return nominal_utc(float(scet_float(int(coarse), int(fine or 0))))
     obt = header.get("OBT_BEG")
     if isinstance(obt, int | float):
         return nominal_utc(float(obt))
