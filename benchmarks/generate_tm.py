@@ -30,9 +30,9 @@ from pathlib import Path
 
 import numpy as np
 
+from stix_assets.core.time import SCET_EPOCH_UTC
 from stix_assets.core.tmtc import decode_hex_file, decode_tm_file
 
-SCET_EPOCH = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
 SOC_PREFIX = bytes(76)
 HK_PERIOD_S = 64
 QL_PERIOD_S = 20 * 60
@@ -96,7 +96,7 @@ def load_templates(kit: Path) -> dict[tuple[int, int, int], list[Template]]:
 
 
 def _scet(when: dt.datetime) -> int:
-    return int((when - SCET_EPOCH).total_seconds())
+    return int((when - SCET_EPOCH_UTC).total_seconds())
 
 
 def plan_packets(

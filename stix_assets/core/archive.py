@@ -1,65 +1,19 @@
-"""Archive paths and file names (domain doc 3.2, 3.3) and SCET day arithmetic.
+"""Archive paths and file names of LB files (domain doc 3.2, 3.3).
 
-SCET days are counted from the SCET epoch 2000-01-01: ``scet_day = epoch + coarse // 86400``.
-Because of leap seconds and clock drift a SCET day starts a few seconds before UTC midnight; the
-date is only a label for ``coarse // 86400``.
+An LB file of a daily kind is named by the first coarse second of its SCET day
+(`stix_assets.core.time.scet_day_start`); SCET days and their arithmetic live in
+`stix_assets.core.time`.
 """
 
-from datetime import date, timedelta
+from datetime import date
 from pathlib import Path
 
-import numpy as np
-from numpy.typing import NDArray
-
 from stix_assets.core.products.registry import BASE_PROCESSING_VERSION
+from stix_assets.core.time import scet_day_start
 
-__all__ = [
-    "LB_BSD_DATE_PART",
-    "SCET_EPOCH",
-    "SECONDS_PER_DAY",
-    "lb_directory",
-    "lb_file_name",
-    "scet_day_index",
-    "scet_day_of",
-    "scet_day_start",
-    "scet_string",
-]
+__all__ = ["LB_BSD_DATE_PART", "lb_directory", "lb_file_name"]
 
-SECONDS_PER_DAY = 86400
-SCET_EPOCH = date(2000, 1, 1)
 LB_BSD_DATE_PART = "0000000000-9999999999"
-
-
-def scet_day_index(scet_coarse: NDArray[np.integer]) -> NDArray[np.int64]:
-    """Day number ``coarse // 86400`` of each coarse time."""
-    return np.asarray(scet_coarse, dtype=np.int64) // SECONDS_PER_DAY
-
-
-def scet_day_of(scet_coarse: int) -> date:
-    """SCET day (as a date label) of one coarse time.
-
-    >>> scet_day_of(660096003)
-    datetime.date(2020, 12, 1)
-    """
-    return SCET_EPOCH + timedelta(days=int(scet_coarse) // SECONDS_PER_DAY)
-
-
-def scet_day_start(scet_day: date) -> int:
-    """Coarse SCET at the start of a SCET day (the inverse of `scet_day_of`).
-
-    >>> scet_day_start(date(2020, 12, 1))
-    660096000
-    """
-    return (scet_day - SCET_EPOCH).days * SECONDS_PER_DAY
-
-
-def scet_string(scet_coarse: int, scet_fine: int) -> str:
-    """SCET in STIXCore's text form ``cccccccccc:fffff``.
-
-    >>> scet_string(660096003, 42023)
-    '0660096003:42023'
-    """
-    return f"{int(scet_coarse):010d}:{int(scet_fine):05d}"
 
 
 def lb_directory(service: int, subtype: int, ssid: int | None) -> Path:

@@ -14,6 +14,11 @@ Dates in the indexes are UTC. When several rows hold a time, the last one wins (
 list newer corrections later). Every lookup that finds no table, or a table file that is missing,
 raises `ProductBuildError` naming the file and the time, so the caller can say which STIX-CONF
 checkout is wrong.
+
+This module is the only reader of the channel tables: L1 asks `energies_for_mask` at the UTC of
+the first CONTROL time (as STIXCore does); L0, which has no SPICE, asks `energies_table` at the
+product start in SCET read as UTC (`stix_assets.core.time.nominal_utc`), so only a product within
+about a minute of a STIX-CONF switch could get the neighbouring table at L0.
 """
 
 import logging
@@ -25,12 +30,16 @@ import numpy as np
 from numpy.typing import NDArray
 
 from stix_assets.core.errors import ProductBuildError
+from stix_assets.core.time import nominal_utc
 
 __all__ = [
+    "CHANNEL_INDEX",
     "Elut",
     "channel_table_file",
+    "check_channel_index",
     "elut_file",
     "energies_for_mask",
+    "energies_table",
     "read_elut",
     "read_science_channels",
 ]
@@ -38,6 +47,7 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 N_CHANNELS = 32
+CHANNEL_INDEX = Path("detector", "science_echan_index.csv")  # relative to the STIX-CONF root
 
 
 def _aware(when: datetime) -> datetime:
@@ -72,9 +82,26 @@ def _pick(index: Path, when: datetime) -> Path:
     return chosen
 
 
+def check_channel_index(conf_dir: Path | str) -> Path:
+    """The science channel index of a STIX-CONF root, checked to exist before a build starts.
+
+    Raises
+    ------
+    ProductBuildError
+        If ``detector/science_echan_index.csv`` is missing (the folder is not a STIX-CONF clone).
+    """
+    index = Path(conf_dir) / CHANNEL_INDEX
+    if not index.is_file():
+        raise ProductBuildError(
+            f"STIX-CONF energy channels not found: {index} is missing; point the "
+            "configuration folder (stix_conf_dir / --conf-dir) at a STIX-CONF clone"
+        )
+    return index
+
+
 def channel_table_file(conf_dir: Path | str, when: datetime) -> Path:
     """The science energy channel table valid at ``when`` (UTC)."""
-    return _pick(Path(conf_dir) / "detector" / "science_echan_index.csv", when)
+    return _pick(Path(conf_dir) / CHANNEL_INDEX, when)
 
 
 def elut_file(conf_dir: Path | str, when: datetime) -> Path:
@@ -113,7 +140,9 @@ def energies_for_mask(
     ----------
     conf_dir : STIX-CONF root
     when : UTC time whose channel table is used (STIXCore: the first CONTROL time)
-    mask : 33 energy bin edge flags (edges where 1); ``None`` gives the 32 native channels
+    mask : 33 energy bin edge flags (edges where 1); ``None`` gives the 32 native channels. A
+        mask with fewer than two edges gives an empty table, as in STIXCore's
+        ``_get_energies_from_mask``
 
     Returns
     -------
@@ -124,14 +153,31 @@ def energies_for_mask(
         lo, hi = low, high
     else:
         edges = np.flatnonzero(np.asarray(mask).reshape(-1) == 1)
-        if len(edges) < 2:
-            raise ProductBuildError(f"energy bin edge mask with {len(edges)} edges")
         lo, hi = low[edges[:-1]], high[edges[1:] - 1]
     return {
         "channel": np.arange(len(lo), dtype=np.uint8),
         "e_low": lo.astype(np.float32),
         "e_high": hi.astype(np.float32),
     }
+
+
+def energies_table(
+    conf_dir: Path | str, scet_seconds: float, mask: NDArray | None = None
+) -> dict[str, NDArray]:
+    """ENERGIES columns of an L0 product (domain doc 3.4), without SPICE.
+
+    Parameters
+    ----------
+    conf_dir : STIX-CONF root
+    scet_seconds : product start (SCET seconds); its whole seconds read as UTC
+        (`stix_assets.core.time.nominal_utc`) pick the channel table
+    mask : 33 energy bin edge flags (edges where 1); ``None`` gives the 32 native channels
+
+    Returns
+    -------
+    dict with ``channel`` (uint8), ``e_low``, ``e_high`` (float32, keV), as `energies_for_mask`
+    """
+    return energies_for_mask(conf_dir, nominal_utc(int(scet_seconds)), mask)
 
 
 @dataclass(frozen=True, slots=True)

@@ -27,9 +27,9 @@ from pathlib import Path
 import numpy as np
 from numpy.typing import NDArray
 
-from stix_assets.core.archive import SECONDS_PER_DAY, scet_day_index, scet_day_of
 from stix_assets.core.idb import Idb, IdbStore
 from stix_assets.core.products.registry import product_for
+from stix_assets.core.time import SECONDS_PER_DAY, scet_day, scet_day_index
 from stix_assets.core.tmtc import (
     DecodeReport,
     PacketBatch,
@@ -203,9 +203,7 @@ def _days_by_product(batch: PacketBatch) -> dict[str, list[date]]:
         service, subtype, p1 = _split_key(int(key))
         product = product_for(service, subtype, None if p1 < 0 else p1).key
         out.setdefault(product, set()).update(np.unique(days[kinds == key]).tolist())
-    return {
-        k: [scet_day_of(d * SECONDS_PER_DAY) for d in sorted(v)] for k, v in sorted(out.items())
-    }
+    return {k: [scet_day(d * SECONDS_PER_DAY) for d in sorted(v)] for k, v in sorted(out.items())}
 
 
 def _scet_span(batch: PacketBatch) -> tuple[int, int] | None:

@@ -30,7 +30,14 @@ from matplotlib.figure import Figure
 from numpy.typing import NDArray
 
 from stix_assets.core.fits import atomic_path, read_fits
-from stix_assets.core.time import SclkModel, parse_scet_string, scet_to_utc
+from stix_assets.core.time import (
+    SCET_EPOCH,
+    SclkModel,
+    parse_scet_string,
+    scet_float,
+    scet_to_utc,
+    split_scet_seconds,
+)
 
 __all__ = [
     "HK_DEFAULT_COLUMNS",
@@ -57,7 +64,7 @@ HK_DEFAULT_COLUMNS = {
     "temperature": ("hk_dpu_pcb_t", "hk_dpu_fpga_t", "hk_att_t", "det_q1_t", "det_q2_t"),
     "voltage": ("hk_dpu_1v5_v", "hk_ref_2v5_v", "hk_hv_01_16_v", "hk_hv_17_32_v", "hk_att_v"),
 }
-_SCET_EPOCH = np.datetime64("2000-01-01T00:00:00", "us")
+_SCET_EPOCH = np.datetime64(SCET_EPOCH, "us")
 _METADATA = {
     "png": {"Software": None},
     "svg": {"Date": None, "Creator": None},
@@ -120,10 +127,9 @@ def read_plot_series(path: Path | str, *, sclk: SclkModel | None = None) -> Plot
         time, utc = start + (rel * 1e6).astype("timedelta64[us]"), True
     else:
         coarse, fine = parse_scet_string(beg)
-        scet = coarse + fine / 65536.0 + rel
+        scet = scet_float(coarse, fine) + rel
         if sclk is not None:
-            c = np.floor(scet).astype(np.int64)
-            f = np.round((scet - c) * 65536).astype(np.int64).clip(0, 65535)
+            c, f = split_scet_seconds(scet, clamp=True)
             time, utc = scet_to_utc(c, f, sclk).datetime64.astype("datetime64[us]"), True
         else:
             time, utc = _SCET_EPOCH + (scet * 1e6).astype("timedelta64[us]"), False

@@ -16,7 +16,6 @@ __all__ = [
     "TC_PACKET_ID",
     "SimPacket",
     "comp",
-    "split_scet",
 ]
 
 CADENCE_S = 4.0
@@ -42,10 +41,3 @@ def comp(values: NDArray | float, skm: tuple[int, int, int]) -> NDArray[np.int64
     s, k, m = skm
     clipped = np.clip(np.rint(values), 0, max_value(k=k, m=m)).astype(np.int64)
     return compress(clipped, s=s, k=k, m=m)
-
-
-def split_scet(scet: float) -> tuple[int, int]:
-    """SCET seconds -> (coarse, fine) with fine in 1/65536 s."""
-    coarse = int(np.floor(scet))
-    fine = min(round((scet - coarse) * 65536), 65535)
-    return coarse, fine

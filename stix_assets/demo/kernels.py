@@ -30,6 +30,8 @@ from pathlib import Path
 import numpy as np
 import spiceypy
 
+from stix_assets.core.time import SCET_EPOCH_UTC
+
 __all__ = [
     "DEMO_FRAMES",
     "LEAP_SECONDS",
@@ -44,7 +46,7 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-SCLK_EPOCH_UTC = datetime(2000, 1, 1, tzinfo=UTC)
+SCLK_EPOCH_UTC = SCET_EPOCH_UTC  # the demo SCLK puts SCLK 0 at the SCET epoch
 SOLO_ID = -144
 _AU_KM = 149597870.7
 _GM_SUN = 1.32712440018e11  # km^3/s^2

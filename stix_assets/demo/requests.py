@@ -20,6 +20,7 @@ import logging
 
 import numpy as np
 
+from stix_assets.core.time import scet_split
 from stix_assets.demo import model
 from stix_assets.demo.common import (
     CADENCE_S,
@@ -30,7 +31,6 @@ from stix_assets.demo.common import (
     TC_PACKET_ID,
     SimPacket,
     comp,
-    split_scet,
 )
 from stix_assets.demo.kernels import utc_from_scet
 
@@ -48,7 +48,7 @@ _PIXEL_WEIGHT = np.array([0.23] * 8 + [0.02] * 4)  # 8 big pixels, 4 small ones 
 
 
 def _request_header(ssid: int, request_id: int, seq_control: int, start_scet: float) -> dict:
-    coarse, fine = split_scet(start_scet)
+    coarse, fine = scet_split(start_scet, clamp=True)
     return {
         "NIX00120": ssid, "NIX00001": TC_PACKET_ID, "NIX00002": seq_control,
         "NIX00037": request_id, "NIX00402": (coarse << 16) | fine, "NIX00403": 1,

@@ -24,6 +24,7 @@ from datetime import UTC, date, datetime
 
 import numpy as np
 
+from stix_assets.core.time import scet_split
 from stix_assets.demo import model
 from stix_assets.demo.common import (
     CADENCE_S,
@@ -32,7 +33,6 @@ from stix_assets.demo.common import (
     SKM_QL,
     SimPacket,
     comp,
-    split_scet,
 )
 from stix_assets.demo.hk import HK_MAXI_BASE, HK_MINI_BASE, hk_values
 from stix_assets.demo.kernels import scet_from_utc
@@ -81,7 +81,7 @@ def _skm(prefix: tuple[str, str, str], skm: tuple[int, int, int]) -> dict[str, i
 
 
 def _ql_head(scet: float, integration_ds: int) -> dict[str, int]:
-    coarse, fine = split_scet(scet)
+    coarse, fine = scet_split(scet, clamp=True)
     return {"NIX00445": coarse, "NIX00446": fine, "NIX00405": integration_ds - 1}
 
 

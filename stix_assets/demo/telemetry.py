@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from stix_assets.demo.common import SimPacket, split_scet
+from stix_assets.core.time import scet_split
+from stix_assets.demo.common import SimPacket
 from stix_assets.demo.encoder import PacketLayout, encode_packet
 from stix_assets.demo.kernels import utc_from_scet
 
@@ -56,7 +57,7 @@ def encode_packets(
         layout = layouts[pkt.spid]
         count = counters.get(layout.apid, 0) % 16384
         counters[layout.apid] = count + 1
-        coarse, fine = split_scet(pkt.scet)
+        coarse, fine = scet_split(pkt.scet, clamp=True)
         data = encode_packet(
             layout, pkt.values, sequence_count=count, scet_coarse=coarse, scet_fine=fine,
             sequence_flag=pkt.sequence_flag,

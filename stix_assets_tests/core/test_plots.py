@@ -11,8 +11,9 @@ from matplotlib.figure import Figure
 from stix_assets.core import plots
 from stix_assets.core.idb import IdbStore
 from stix_assets.core.ingest import index_tm_file
-from stix_assets.core.products import housekeeping, l0, science
+from stix_assets.core.products import housekeeping, science
 from stix_assets.core.products.l0 import build_l0_day, split_by_day
+from stix_assets.core.products.l0_decode import decode_lb_file
 from stix_assets.core.products.l0_writer import write_l0
 from stix_assets.core.products.lb import write_lb
 from stix_assets.demo import build_demo_root
@@ -54,14 +55,14 @@ def l0_files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         (w,) = write_l0(built.products, base / "archive", created=CREATED, software_version="t")
         out[f"lc_{day.isoformat()}"] = w.path
     spec_lb = next(r.path for r in lb if r.product_key == "xray_spec")
-    inp, _ = l0._lb_input(spec_lb, store, conf)
+    inp, _ = decode_lb_file(spec_lb, store, conf)
     (w,) = write_l0(
         science.build_science_l0(inp).products, base / "archive", created=CREATED,
         software_version="t",
     )  # fmt: skip
     out["spectrogram"] = w.path
     hk_lb = next(r.path for r in lb if r.product_key == "hk_maxi" and r.scet_day == FLARE_DAY)
-    inp, _ = l0._lb_input(hk_lb, store, conf)
+    inp, _ = decode_lb_file(hk_lb, store, conf)
     days = [p for prod in housekeeping.build_hk_l0(inp) for p in split_by_day(prod)]
     written = write_l0(days, base / "archive", created=CREATED, software_version="t")
     out["hk"] = next(w.path for w in written if w.scet_day == FLARE_DAY)

@@ -1,6 +1,6 @@
 """SCET helpers (exact ints, STIXCore's float) and SCET <-> UTC through a made-up SCLK kernel."""
 
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import numpy as np
 import pytest
@@ -13,16 +13,26 @@ from stix_assets.core.errors import SpiceCoverageError, StixDataWarning
 from stix_assets.core.spice import KernelStore, LoadedKernels, loaded_kernels
 from stix_assets.core.time import (
     SCET_EPOCH,
+    SCET_EPOCH_UTC,
+    day_index,
     float_to_scet,
+    nominal_scet,
+    nominal_utc,
     parse_scet_string,
     scet_day,
+    scet_day_index,
     scet_day_start,
+    scet_float,
+    scet_split,
     scet_string,
     scet_ticks,
     scet_to_float,
     scet_to_utc,
     sclk_extrapolated,
     sclk_last_correlation_utc,
+    split_scet_seconds,
+    stixcore_float,
+    utc_day_index,
     utc_to_scet,
 )
 from stix_assets_tests.core.test_spice import LAST_CORRELATION_COARSE, make_kernel_tree
@@ -73,6 +83,42 @@ def test_stixcore_float_matches_reference_header():
     assert np.array_equal(
         scet_to_float(np.array([1, 2]), np.array([0, 65535])), np.array([1.0, 3.0])
     )
+
+
+def test_stixcore_float_of_seconds_uses_fine_over_65535():
+    sec = 640267793 + 29237 / 65536
+    assert stixcore_float(sec) == pytest.approx(640267793.446128, abs=1e-7)
+    assert stixcore_float(np.array([sec]))[0] == pytest.approx(640267793.446128, abs=1e-7)
+
+
+@given(coarse_st.filter(lambda c: c < 2**32 - 1), fine_st)
+@example(0, 65535)
+def test_scet_split_round_trips_scet_float(coarse, fine):
+    assert scet_split(float(scet_float(coarse, fine))) == (coarse, fine)
+    c, f = split_scet_seconds(scet_float(np.array([coarse]), np.array([fine])))
+    assert (int(c[0]), int(f[0])) == (coarse, fine)
+
+
+def test_scet_split_carries_or_clamps_a_rounded_up_fine():
+    # 1/131072 s before the next second rounds to fine 65536
+    seconds = 7 + 65535.75 / 65536
+    assert scet_split(seconds) == (8, 0)
+    assert scet_split(seconds, clamp=True) == (7, 65535)
+    assert stixcore_float(seconds) == 8.0
+
+
+def test_day_numbers_count_from_the_epoch():
+    assert day_index(SCET_EPOCH) == 0
+    assert day_index(date(2020, 12, 1)) == 7640
+    assert scet_day_index(np.array([0, 86399, 86400, 660096003])).tolist() == [0, 0, 1, 7640]
+    t = Time(["2000-01-01T00:00:00", "2020-12-01T23:59:59.999"], scale="utc")
+    assert utc_day_index(t).tolist() == [0, 7640]
+
+
+def test_nominal_utc_reads_scet_as_seconds_after_the_epoch():
+    assert SCET_EPOCH_UTC == datetime(2000, 1, 1, tzinfo=UTC)
+    assert nominal_utc(86400 + 0.5) == datetime(2000, 1, 2, 0, 0, 0, 500000, tzinfo=UTC)
+    assert nominal_scet(nominal_utc(660096003)) == 660096003.0
 
 
 @given(st.integers(0, 2**32 - 1))

@@ -4,7 +4,8 @@ from stix_assets.core.idb.calibration import calibrate, calibrate_parameter
 from stix_assets.core.idb.decode import decode_batch, decode_parameters
 from stix_assets.core.idb.history import VersionHistory, read_version_history
 from stix_assets.core.idb.layout import Layout, compile_layout
-from stix_assets.core.idb.model import Idb, PacketType, ParameterDef
+from stix_assets.core.idb.model import Idb
+from stix_assets.core.idb.rows import PacketType, ParameterDef
 from stix_assets.core.idb.store import IdbStore, VersionResolution
 from stix_assets.core.idb.table import ParameterTable
 

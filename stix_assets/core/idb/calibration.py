@@ -21,7 +21,8 @@ import astropy.units as u
 import numpy as np
 from numpy.typing import NDArray
 
-from stix_assets.core.idb.model import Idb, ParameterDef
+from stix_assets.core.idb.model import Idb
+from stix_assets.core.idb.rows import ParameterDef
 from stix_assets.core.idb.table import ParameterTable
 
 __all__ = ["KEEP_RAW", "calibrate", "calibrate_parameter"]

@@ -16,17 +16,57 @@ Types U, T and O are read as unsigned integers and I as two's complement signed 
 """
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol
 
 from stix_assets.core.errors import PacketDecodeError
-from stix_assets.core.idb.model import Idb
+from stix_assets.core.idb.rows import PacketType, ParameterDef
 
-__all__ = ["HEADER_BITS", "Field", "Layout", "Node", "compile_layout", "leading_fields"]
+__all__ = [
+    "HEADER_BITS",
+    "Field",
+    "Layout",
+    "LayoutSource",
+    "Node",
+    "compile_layout",
+    "leading_fields",
+]
 
 logger = logging.getLogger(__name__)
 
 HEADER_BITS = 128
 _INTEGER_TYPES = {"U": False, "T": False, "O": False, "I": True}
+
+
+class LayoutSource(Protocol):
+    """What compiling a layout reads from an IDB; `stix_assets.core.idb.model.Idb` is one.
+
+    Layouts are compiled from this protocol rather than from the `Idb` class so that the IDB can
+    offer `Idb.leading_fields` (built on `compile_layout`) without an import cycle.
+    """
+
+    version: str
+
+    def packet_types(self) -> list[tuple[int, int, int | None, PacketType]]:
+        """All PID rows as ``(type, subtype, pi1 value, PacketType)``."""
+        ...
+
+    def parameter(self, name: str) -> ParameterDef | None:
+        """PCF definition of a parameter."""
+        ...
+
+    def plf_rows(self, spid: int) -> list[tuple[str, int, int]]:
+        """``(name, OFFBY, OFFBI)`` of a fixed packet, by position."""
+        ...
+
+    def vpd_rows(self, tpsd: int) -> list[tuple[int, str, int, int]]:
+        """``(POS, name, GRPSIZE, OFFSET)`` of a variable packet, by position."""
+        ...
+
+    def cached(self, key: int, build: Callable[[], object]) -> object:
+        """Per-IDB cache of compiled layouts."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,7 +122,7 @@ class Layout:
         return list(out)
 
 
-def _field(idb: Idb, spid: int, name: str, offset: int) -> Field:
+def _field(idb: LayoutSource, spid: int, name: str, offset: int) -> Field:
     param = idb.parameter(name)
     if param is None:
         raise PacketDecodeError(f"parameter {name} not in PCF", spid=spid)
@@ -126,7 +166,7 @@ class _Build:
         )
 
 
-def _vpd_tree(idb: Idb, spid: int, tpsd: int) -> tuple[Node, ...]:
+def _vpd_tree(idb: LayoutSource, spid: int, tpsd: int) -> tuple[Node, ...]:
     rows = idb.vpd_rows(tpsd)
     if not rows:
         raise PacketDecodeError(f"no VPD rows for TPSD {tpsd}", spid=spid)
@@ -144,7 +184,7 @@ def _vpd_tree(idb: Idb, spid: int, tpsd: int) -> tuple[Node, ...]:
     return tuple(c.freeze() for c in root.children)
 
 
-def _build(idb: Idb, spid: int) -> Layout:
+def _build(idb: LayoutSource, spid: int) -> Layout:
     ptype = next((p for _, _, _, p in idb.packet_types() if p.spid == spid), None)
     if ptype is None:
         raise PacketDecodeError(f"SPID {spid} not in PID", spid=spid)
@@ -155,7 +195,7 @@ def _build(idb: Idb, spid: int) -> Layout:
     return Layout(spid, idb.version, False, fields=fields)
 
 
-def compile_layout(idb: Idb, spid: int) -> Layout:
+def compile_layout(idb: LayoutSource, spid: int) -> Layout:
     """Compile the layout of a SPID (once per IDB; cached there).
 
     Raises

@@ -11,12 +11,13 @@ import logging
 import sqlite3
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 from stix_assets.core.errors import IDBVersionError
+from stix_assets.core.idb.layout import compile_layout, leading_fields
+from stix_assets.core.idb.rows import PacketType, ParameterDef
 
-__all__ = ["Idb", "PacketType", "ParameterDef"]
+__all__ = ["Idb"]
 
 logger = logging.getLogger(__name__)
 
@@ -34,38 +35,6 @@ def _clean(value: object) -> object:
 def _int(value: object) -> int | None:
     v = _clean(value)
     return None if v is None else int(v)  # type: ignore[call-overload]
-
-
-@dataclass(frozen=True, slots=True)
-class PacketType:
-    """A row of PID: the SPID of a packet kind and where its layout is defined.
-
-    ``tpsd == -1`` means a fixed layout in PLF; otherwise the VPD rows with ``VPD_TPSD == tpsd``.
-    """
-
-    spid: int
-    description: str
-    tpsd: int
-
-    @property
-    def is_variable(self) -> bool:
-        """True when the layout is in VPD."""
-        return self.tpsd != -1
-
-
-@dataclass(frozen=True, slots=True)
-class ParameterDef:
-    """The PCF row of one parameter, with its S2K type resolved."""
-
-    name: str
-    description: str
-    width: int | None
-    ptc: int
-    pfc: int
-    s2k_type: str | None
-    categ: str | None
-    curtx: str | None
-    unit: str | None
 
 
 class Idb:
@@ -213,8 +182,6 @@ class Idb:
         All PLF parameters of a fixed packet; for a VPD packet the parameters before the first
         repeater (counter) group, following the cursor arithmetic including negative offsets.
         """
-        from stix_assets.core.idb.layout import compile_layout, leading_fields
-
         return leading_fields(compile_layout(self, spid))
 
     def __repr__(self) -> str:

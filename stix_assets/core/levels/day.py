@@ -29,8 +29,8 @@ from stix_assets.core.fits import remove_stale_temporaries
 from stix_assets.core.idb import IdbStore
 from stix_assets.core.ingest import TmIndex, index_tm_file
 from stix_assets.core.levels.inputs import bsd_start_day, tm_inputs, upstream_files
+from stix_assets.core.levels.records import file_records
 from stix_assets.core.levels.windows import LEVELS, products_at
-from stix_assets.core.products.records import file_records
 from stix_assets.core.products.registry import BASE_PROCESSING_VERSION
 from stix_assets.core.spice import LoadedKernels
 

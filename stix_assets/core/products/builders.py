@@ -1,6 +1,6 @@
 """The L0 builder registry: registry key -> family builder (one entry per family).
 
-`stix_assets.core.products.l0` dispatches an LB file to ``BUILDERS[spec.key]``; a product key
+`stix_assets.core.products.l0_build` dispatches an LB file to ``BUILDERS[spec.key]``; a product key
 without an entry is kept at LB only (``hk_heartbeat``, ``sci_auto``: STIXCore has no L0 class for
 them). Adding a family = writing its builder (a plain function ``LbInput -> list[L0Product]``, or
 an object with ``products`` and ``waiting`` for BSD) and adding one line here. Keys are those of
@@ -10,7 +10,7 @@ an object with ``products`` and ``waiting`` for BSD) and adding one line here. K
 from stix_assets.core.products import quicklook
 from stix_assets.core.products.generic import build_generic_l0
 from stix_assets.core.products.housekeeping import build_hk_l0
-from stix_assets.core.products.l0 import BuilderEntry
+from stix_assets.core.products.model import BuilderEntry
 from stix_assets.core.products.registry import PRODUCTS
 from stix_assets.core.products.science import build_science_l0
 

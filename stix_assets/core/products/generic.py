@@ -33,17 +33,15 @@ import dataclasses
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 import numpy as np
 from numpy.typing import NDArray
 
 from stix_assets.core.errors import ProductBuildError
 from stix_assets.core.idb import Idb, ParameterTable
+from stix_assets.core.products.model import L0Product, LbInput
 from stix_assets.core.products.registry import ProductSpec
-
-if TYPE_CHECKING:
-    from stix_assets.core.products.l0 import L0Product, LbInput
+from stix_assets.core.time import scet_float
 
 __all__ = [
     "SERVICE_NAMES",
@@ -269,10 +267,6 @@ def packet_columns(
     return columns, tuple(notes)
 
 
-def _scet_seconds(coarse: NDArray, fine: NDArray) -> NDArray[np.float64]:
-    return coarse.astype(np.float64) + fine.astype(np.float64) / 65536.0
-
-
 def build_generic(
     tables: Sequence[ParameterTable],
     idbs: Mapping[str, Idb],
@@ -322,7 +316,7 @@ def with_packet_time(
     return ProductColumns(
         control=control,
         data=data,
-        time_s=_scet_seconds(np.asarray(scet_coarse), np.asarray(scet_fine)),
+        time_s=scet_float(np.asarray(scet_coarse), np.asarray(scet_fine)),
         timedel_s=np.zeros(n),
         notes=notes,
     )
@@ -360,8 +354,6 @@ def to_l0_product(
     ``rows`` are the batch rows of the packets, one per CONTROL row; CONTROL gets ``raw_file``,
     ``packet`` and ``parent`` after ``index`` as STIXCore writes them.
     """
-    from stix_assets.core.products.l0 import L0Product
-
     control = {k: c.values for k, c in built.control.items()}
     control["raw_file"] = np.asarray(inp.raw_file)[rows]
     control["packet"] = np.asarray(inp.packet, dtype=np.int64)[rows]

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from stix_assets.core.fits import Card
-from stix_assets.core.products.l0 import stixcore_float
+from stix_assets.core.time import stixcore_float
 
 __all__ = ["CREATOR", "ORIGIN", "common_cards", "creation_time", "obt_utc_cards"]
 

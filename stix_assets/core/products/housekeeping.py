@@ -15,7 +15,6 @@ STIXCore's HK files.
 
 import logging
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING
 
 import numpy as np
 from numpy.typing import NDArray
@@ -29,9 +28,7 @@ from stix_assets.core.products.generic import (
     to_l0_product,
     with_packet_time,
 )
-
-if TYPE_CHECKING:
-    from stix_assets.core.products.l0 import L0Product, LbInput
+from stix_assets.core.products.model import L0Product, LbInput
 
 __all__ = ["HK_SKIPPED", "build_hk_l0", "build_housekeeping"]
 

@@ -15,18 +15,12 @@ from pathlib import Path
 import numpy as np
 from numpy.typing import NDArray
 
-from stix_assets.core.archive import scet_day_start
 from stix_assets.core.errors import ProductBuildError
 from stix_assets.core.fits import Card, TableHdu, write_fits
 from stix_assets.core.products.header import common_cards, creation_time
-from stix_assets.core.products.l0 import (
-    FINE,
-    L0FileResult,
-    L0Product,
-    scet_split,
-    stixcore_float,
-)
+from stix_assets.core.products.model import L0FileResult, L0Product
 from stix_assets.core.products.registry import ProductSpec
+from stix_assets.core.time import FINE_PER_SECOND, scet_day_start, scet_split, stixcore_float
 
 __all__ = ["l0_directory", "l0_file_name", "l0_tables", "write_l0"]
 
@@ -86,7 +80,8 @@ def _primary_cards(
     spec = prod.spec
     beg, end = prod.time_range()
     ticks = [c * 65536 + f for c, f in (scet_split(beg), scet_split(end))]
-    avg = (sum(ticks) // 2) / FINE  # integer midpoint, truncated as STIXCore's SCETime does
+    # integer midpoint, truncated as STIXCore's SCETime does
+    avg = (sum(ticks) // 2) / FINE_PER_SECOND
     timedel = prod.data["timedel"]
     rid = prod.request_id
     ssid = _ssid(prod)

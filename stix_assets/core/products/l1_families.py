@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 
 import numpy as np
 
-from stix_assets.core.products.l0 import L0Product
+from stix_assets.core.products.model import L0Product
 
 __all__ = [
     "BSD_SHIFT_KEYS",

@@ -50,11 +50,12 @@ from stix_assets.core.errors import ProductBuildError
 from stix_assets.core.fits import Card, write_fits
 from stix_assets.core.products.cal import calibrate_spectrum, ecc_config_dir, read_ecc_config
 from stix_assets.core.products.header import common_cards, creation_time, obt_utc_cards
-from stix_assets.core.products.l0 import L0Product, scet_split
+from stix_assets.core.products.l0_reader import complete_name, read_l0_product
 from stix_assets.core.products.l0_writer import l0_tables
-from stix_assets.core.products.l1 import L1FileResult, L1Issue, complete_name, read_l0_product
+from stix_assets.core.products.l1_model import L1FileResult, L1Issue
+from stix_assets.core.products.model import L0Product
 from stix_assets.core.spice import LoadedKernels
-from stix_assets.core.time import scet_to_utc
+from stix_assets.core.time import scet_split, scet_to_utc
 
 __all__ = [
     "CAL_PROCESSING_VERSION",

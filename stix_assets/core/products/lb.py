@@ -38,20 +38,19 @@ from pathlib import Path
 import numpy as np
 from numpy.typing import NDArray
 
-from stix_assets.core.archive import (
-    SECONDS_PER_DAY,
-    lb_directory,
-    lb_file_name,
-    scet_day_index,
-    scet_day_of,
-    scet_day_start,
-    scet_string,
-)
+from stix_assets.core.archive import lb_directory, lb_file_name
 from stix_assets.core.errors import ProductBuildError
 from stix_assets.core.fits import Card, TableHdu, read_fits, write_fits
 from stix_assets.core.ingest import TmIndex
 from stix_assets.core.products.header import CREATOR, creation_time
 from stix_assets.core.products.registry import product_for
+from stix_assets.core.time import (
+    SECONDS_PER_DAY,
+    day_index,
+    scet_day,
+    scet_day_index,
+    scet_string,
+)
 
 __all__ = ["CREATOR", "LbFileResult", "write_lb"]
 
@@ -229,9 +228,7 @@ def _plan(
     f = rows.fields
     days = scet_day_index(f["scet_coarse"])
     kind = (f["service_type"] << 40) | (f["service_subtype"] << 32) | (f["ssid"] + 1)
-    wanted = (
-        None if scet_days is None else [scet_day_start(d) // SECONDS_PER_DAY for d in scet_days]
-    )
+    wanted = None if scet_days is None else [day_index(d) for d in scet_days]
     for k in np.unique(kind):
         service, subtype, pi1 = int(k) >> 40, (int(k) >> 32) & 0xFF, (int(k) & 0xFFFFFFFF) - 1
         ssid = None if pi1 < 0 else pi1
@@ -250,7 +247,7 @@ def _plan(
             for day in np.unique(days[sel]).tolist():
                 idx = np.flatnonzero(sel & (days == day))
                 yield _FileSpec(
-                    service, subtype, ssid, spec.key, scet_day_of(day * SECONDS_PER_DAY), None, idx
+                    service, subtype, ssid, spec.key, scet_day(day * SECONDS_PER_DAY), None, idx
                 )
 
 

@@ -29,21 +29,18 @@ from collections.abc import Mapping
 import numpy as np
 from numpy.typing import NDArray
 
+from stix_assets.core.energies import energies_table
 from stix_assets.core.errors import ProductBuildError
 from stix_assets.core.idb import ParameterTable
-from stix_assets.core.products.l0 import (
-    L0Product,
-    LbInput,
-    energies_table,
-    min_uint,
-    scet_float,
-)
+from stix_assets.core.products.dtypes import min_uint
+from stix_assets.core.products.model import L0Product, LbInput
 from stix_assets.core.products.skm import (
     QL_TRIGGER_FACTOR,
     TRIGGER_SCALED_SKM,
     decompress_parameter,
     unscale_triggers,
 )
+from stix_assets.core.time import scet_float
 
 __all__ = [
     "build_background",

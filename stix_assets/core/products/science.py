@@ -35,19 +35,18 @@ import dataclasses
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import numpy as np
 from numpy.typing import NDArray
 
+from stix_assets.core.energies import energies_table
 from stix_assets.core.errors import ProductBuildError
 from stix_assets.core.idb import Idb, ParameterTable
 from stix_assets.core.products.generic import min_uint
+from stix_assets.core.products.model import L0Product, LbInput
 from stix_assets.core.products.skm import decompress_parameter, unscale_triggers
+from stix_assets.core.time import scet_float
 from stix_assets.core.tmtc import split_sequences
-
-if TYPE_CHECKING:
-    from stix_assets.core.products.l0 import L0Product, LbInput
 
 __all__ = [
     "DEFAULT_TRIGGER_FACTOR",
@@ -214,7 +213,7 @@ def _control(seq: _Seq, parent: str) -> dict[str, NDArray]:
         "tc_packet_id_ref": p.first("NIX00001")[:1].astype(np.uint16),
         "tc_packet_seq_control": p.first("NIX00002")[:1].astype(np.uint16),
         "request_id": p.first("NIX00037")[:1].astype(np.uint32),
-        "time_stamp": np.array([coarse + fine / 65536.0]),
+        "time_stamp": np.array([scet_float(coarse, fine)]),
         "num_substructures": p.values["NIX00403"].astype(np.uint16).reshape(1, -1),
         "index": np.zeros(1, dtype=np.uint8),
         "packet": seq.packet.astype(np.int64).reshape(1, -1),
@@ -333,7 +332,7 @@ def _aspect(seq: _Seq, parent: str) -> _Out:
     )
     rid = p.first("NIX00037").astype(np.uint32) if _has(p, "NIX00037") else np.zeros(n, np.uint32)
     period = summing.astype(np.float64) * averaging / 1000.0
-    start = p.first("NIX00445").astype(np.float64) + p.first("NIX00446") / 65536.0
+    start = scet_float(p.first("NIX00445"), p.first("NIX00446"))
     k = np.arange(int(samples.sum())) - np.repeat(np.cumsum(samples) - samples, samples)
     control = {
         "summing_value": summing,
@@ -576,8 +575,6 @@ def _factor(inp: "LbInput") -> int:
 
 
 def _to_product(inp: "LbInput", out: _Out, ssid: int) -> "L0Product":
-    from stix_assets.core.products.l0 import L0Product, energies_table
-
     data = out.data
     counts = data.get("counts")
     if ssid in (23, 42) or counts is None:

@@ -20,7 +20,7 @@ import hashlib
 import logging
 import shutil
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 from astropy.io import fits
@@ -29,6 +29,7 @@ from astropy.time import Time
 from stix_assets.core.ephemeris import EPHEMERIS_COMMENTS, ephemeris_header
 from stix_assets.core.errors import PublishError
 from stix_assets.core.spice import LoadedKernels
+from stix_assets.core.time import nominal_utc, scet_float
 
 __all__ = [
     "EPHEMERIS_LEVELS",
@@ -42,7 +43,6 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 EPHEMERIS_LEVELS = frozenset({"L1", "L2", "ANC"})
-_SCET_EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
 
 
 class ProductFileError(PublishError):
@@ -82,10 +82,10 @@ def data_start(header: fits.Header) -> datetime | None:
     if beg and ":" in beg:
         coarse, _, fine = beg.partition(":")
         if coarse.isdigit():
-            return _SCET_EPOCH + timedelta(seconds=int(coarse) + int(fine or 0) / 65536)
+            return nominal_utc(float(scet_float(int(coarse), int(fine or 0))))
     obt = header.get("OBT_BEG")
     if isinstance(obt, int | float):
-        return _SCET_EPOCH + timedelta(seconds=float(obt))
+        return nominal_utc(float(obt))
     return None
 
 

@@ -10,12 +10,13 @@ the version filter works on ``V02U`` names (STIXCore's ``int("02U")`` raised).
 
 import re
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
+
+from stix_assets.core.time import scet_day
 
 __all__ = ["SoarName", "parse_name"]
 
 _VERSION = re.compile(r"[Vv](\d+)([A-Za-z]?)")
-_SCET_EPOCH = date(2000, 1, 1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,7 +133,7 @@ class SoarName:
             except ValueError:
                 return None
         if len(first) == 10 and first.isdigit() and self.date_part != "0000000000-9999999999":
-            return _SCET_EPOCH + timedelta(days=int(first) // 86400)
+            return scet_day(int(first))
         return None
 
 

@@ -3,7 +3,7 @@
 import logging
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -11,9 +11,8 @@ import fitsio
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from stix_assets.core.archive import SECONDS_PER_DAY
 from stix_assets.core.quality.base import LISTED, WARN, QualityResult, not_applicable
-from stix_assets.core.time import SCET_EPOCH
+from stix_assets.core.time import SECONDS_PER_DAY, day_index, nominal_scet
 from stix_assets.core.tmtc.sequences import split_sequences
 
 __all__ = [
@@ -191,7 +190,7 @@ def day_sequence_stats(
     """
     packets = read_lb_packets(day_files)
     if scet_day is not None:
-        day = (scet_day - SCET_EPOCH).days
+        day = day_index(scet_day)
         packets = packets.take(packets.scet_coarse // SECONDS_PER_DAY == day)
     return count_sequence_gaps(
         packets.apid, packets.sequence_count, packets.scet_coarse, packets.scet_fine
@@ -320,8 +319,7 @@ def summarise_sequences(
 
 def _scet_now(now: datetime) -> float:
     """SCET seconds of a UTC instant, approximated (SCET 0 = 2000-01-01T00:00 UTC)."""
-    epoch = datetime(SCET_EPOCH.year, SCET_EPOCH.month, SCET_EPOCH.day, tzinfo=UTC)
-    return (now.astimezone(UTC) - epoch).total_seconds()
+    return nominal_scet(now)
 
 
 def check_sequences_complete(

@@ -10,7 +10,6 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from stix_assets.core.archive import SECONDS_PER_DAY
 from stix_assets.core.quality.base import (
     ERROR,
     LISTED,
@@ -20,7 +19,12 @@ from stix_assets.core.quality.base import (
     not_applicable,
     read_table,
 )
-from stix_assets.core.time import SCET_EPOCH, parse_scet_string
+from stix_assets.core.time import (
+    SECONDS_PER_DAY,
+    parse_scet_string,
+    scet_day_start,
+    scet_float,
+)
 
 __all__ = [
     "TimeGaps",
@@ -107,7 +111,7 @@ def non_monotonic_times(time_s: ArrayLike) -> dict[str, Any]:
 
 def _scet_seconds(text: str) -> float:
     coarse, fine = parse_scet_string(text)
-    return coarse + fine / 65536.0
+    return float(scet_float(coarse, fine))
 
 
 def _data_time(table: QualityTable) -> NDArray[np.float64] | None:
@@ -140,7 +144,7 @@ def check_time_gaps(
         return not_applicable(WARN, "no files in this partition", n_files=0)
     window = None
     if scet_day is not None:
-        start = (scet_day - SCET_EPOCH).days * SECONDS_PER_DAY
+        start = scet_day_start(scet_day)
         window = (float(start), float(start + SECONDS_PER_DAY))
     per_file = []
     for path in files:

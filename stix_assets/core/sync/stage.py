@@ -14,7 +14,7 @@ from pathlib import Path
 
 from stix_assets.core.errors import TMFileError
 from stix_assets.core.spice import latest_meta_kernels
-from stix_assets.core.time import SCET_EPOCH
+from stix_assets.core.time import nominal_utc
 from stix_assets.core.tmtc import decode_tm_file, is_tm_file_name
 
 __all__ = [
@@ -88,7 +88,7 @@ def kernel_covered_until(kernel_dir: Path, *, margin_s: float) -> datetime | Non
 
 def _scet_utc(coarse: int) -> datetime:
     """Approximate UTC of a SCET coarse time (SCET counts seconds from 2000-01-01; no SCLK)."""
-    return datetime(SCET_EPOCH.year, 1, 1, tzinfo=UTC) + timedelta(seconds=int(coarse))
+    return nominal_utc(int(coarse))
 
 
 def scan_waiting(waiting_dir: Path, incoming_dir: Path) -> list[WaitingFile]:

@@ -10,7 +10,7 @@ from astropy.time import Time
 
 from stix_assets.core.energies import elut_file, energies_for_mask, read_elut
 from stix_assets.core.errors import ProductBuildError, SpiceKernelError
-from stix_assets.core.products import l1, l1_families
+from stix_assets.core.products import l1, l1_build, l1_calibrate, l1_families
 from stix_assets.core.products.l0 import L0Product
 from stix_assets.core.products.registry import product_by_key
 
@@ -34,7 +34,7 @@ def test_file_names():
     assert l1.l1_file_name(spec, date(2020, 11, 22), bsd=(start, end, "1266516544-51667")) == (
         "solo_L1_stix-sci-xray-spec_20201122T231444-20201122T232959_V04_1266516544-51667.fits"
     )
-    assert l1._bsd_suffix(
+    assert l1_build._bsd_suffix(
         "solo_L0_stix-sci-xray-spec_0659402043-0659402958_V04_1266516544-51667.fits"
     ) == ("1266516544-51667")
 
@@ -42,13 +42,8 @@ def test_file_names():
 def test_row_versions_extend_periods():
     periods = (("2.26.35", 200.0, 300.0), ("2.26.34", 100.0, 150.0))
     times = np.array([50.0, 120.0, 170.0, 200.0, 250.0, 400.0])
-    got = l1._row_versions(times, periods)
+    got = l1_calibrate._row_versions(times, periods)
     assert got.tolist() == ["2.26.34", "2.26.34", "2.26.34", "2.26.35", "2.26.35", "2.26.35"]
-
-
-def test_stixcore_seconds_uses_fine_over_65535():
-    sec = 640267793 + 29237 / 65536
-    assert l1._stixcore_seconds(np.array([sec]))[0] == pytest.approx(640267793.446128, abs=1e-7)
 
 
 def _bsd(timedel: list[float], version: str = "2.26.34") -> L0Product:
@@ -103,17 +98,23 @@ def test_combine_kinds():
 
     raw = np.array([1, 2, 3])
     rows_a, rows_b = np.array([0, 1]), np.array([2])
-    values, unit = l1._combine(raw, [(rows_a, [1.0, 2.0] * u.mA), (rows_b, [0.003] * u.A)], "c")
+    values, unit = l1_calibrate._combine(
+        raw, [(rows_a, [1.0, 2.0] * u.mA), (rows_b, [0.003] * u.A)], "c"
+    )
     assert unit == "mA"
     assert values == pytest.approx([1.0, 2.0, 3.0])
-    values, unit = l1._combine(raw, [(rows_a, np.array([True, False])), (rows_b, [True])], "c")
+    values, unit = l1_calibrate._combine(
+        raw, [(rows_a, np.array([True, False])), (rows_b, [True])], "c"
+    )
     assert values.dtype == bool
     assert unit == ""
     text = np.array(["On", "Off"], dtype=object)
-    values, unit = l1._combine(raw, [(rows_a, text), (rows_b, np.array([3], dtype=object))], "c")
+    values, unit = l1_calibrate._combine(
+        raw, [(rows_a, text), (rows_b, np.array([3], dtype=object))], "c"
+    )
     assert values.tolist() == [b"On", b"Off", b"3"]
     with pytest.raises(ProductBuildError, match="only some"):
-        l1._combine(raw, [(rows_a, None), (rows_b, [1.0] * u.V)], "c")
+        l1_calibrate._combine(raw, [(rows_a, None), (rows_b, [1.0] * u.V)], "c")
 
 
 def test_missing_stix_conf_is_a_clear_error(tmp_path: Path):

@@ -7,7 +7,8 @@ import pytest
 
 from stix_assets.core.idb import IdbStore
 from stix_assets.core.ingest import index_tm_file
-from stix_assets.core.products import l0, l0_writer
+from stix_assets.core.products import l0_writer
+from stix_assets.core.products.l0_decode import decode_lb_file
 from stix_assets.core.products.lb import write_lb
 from stix_assets.core.products.science import (
     _substructures_overlap,
@@ -67,7 +68,7 @@ def _bsd_inputs(testdata: Path, tmp_path: Path, rid: str):
     index = index_tm_file(testdata / "reference/stixcore/input/solo_hexpackets_PktTmRaw.xml", store)
     lb = write_lb(index, tmp_path, created=CREATED, software_version="test")
     path = next(r.path for r in lb if rid in r.path.name)
-    inp, _ = l0._lb_input(path, store, testdata / "conf")
+    inp, _ = decode_lb_file(path, store, testdata / "conf")
     return _WithIdbs(inp, {v: store.get(v) for v in set(inp.versions.tolist())})
 
 

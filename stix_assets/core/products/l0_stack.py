@@ -1,0 +1,114 @@
+"""Stacking and splitting L0 products (domain doc 3.7).
+
+Products of one family from several LB files are stacked with `concat_products` (DATA rows
+unique on the centisecond time, first wins; CONTROL rows re-indexed), and a daily product is cut
+into SCET days by the day of its DATA bin centres with `split_by_day`. L1 uses `concat_products`
+too, to stack the L0 files around a UTC day.
+"""
+
+import dataclasses
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+from numpy.typing import NDArray
+
+from stix_assets.core.products.dtypes import min_uint
+from stix_assets.core.products.model import L0Product
+from stix_assets.core.time import SCET_EPOCH, SECONDS_PER_DAY
+
+__all__ = ["concat_products", "split_by_day"]
+
+
+def _take(table: Mapping[str, NDArray], idx: NDArray) -> dict[str, NDArray]:
+    return {k: np.asarray(v)[idx] for k, v in table.items()}
+
+
+def _fit_index(col: NDArray, template: NDArray) -> NDArray:
+    dtype = template.dtype
+    if dtype.kind in "ui" and len(col) and int(col.max()) > np.iinfo(dtype).max:
+        dtype = np.dtype(min_uint(col))
+    return col.astype(dtype)
+
+
+def _stack(cols: list[NDArray]) -> NDArray:
+    if cols[0].dtype.kind == "S":
+        width = max(c.dtype.itemsize for c in cols)
+        return np.concatenate([c.astype(f"S{width}") for c in cols])
+    return np.concatenate(cols)
+
+
+def concat_products(prods: Sequence[L0Product]) -> L0Product:
+    """Stack products of one family: control re-indexed, data unique on centisecond time.
+
+    Rows are sorted by time; of rows with the same rounded centisecond time the first (in input
+    order) is kept; control rows no longer referenced are dropped and indices renumbered.
+    """
+    if len(prods) == 1:
+        return _reindex(prods[0])
+    base = 0
+    controls, datas = [], []
+    for p in prods:
+        c = dict(p.control)
+        d = dict(p.data)
+        c["index"] = c["index"].astype(np.int64) + base
+        d["control_index"] = d["control_index"].astype(np.int64) + base
+        base = int(c["index"].max()) + 1 if len(c["index"]) else base
+        controls.append(c)
+        datas.append(d)
+    control = {k: _stack([c[k] for c in controls]) for k in controls[0]}
+    data = {k: _stack([d[k] for d in datas]) for k in datas[0]}
+    first = prods[0]
+    key = np.round(data["time"] * 100.0).astype(np.int64)
+    _, keep = np.unique(key, return_index=True)
+    data = _take(data, keep)
+    ranges: dict[str, tuple[float, float]] = {}
+    for p in prods:
+        for v, s, e in p.idb_versions:
+            lo, hi = ranges.get(v, (s, e))
+            ranges[v] = (min(lo, s), max(hi, e))
+    merged = dataclasses.replace(
+        first,
+        control=control,
+        data=data,
+        idb_versions=tuple((v, s, e) for v, (s, e) in sorted(ranges.items())),
+        parents=tuple(sorted({x for p in prods for x in p.parents})),
+        raw_files=tuple(sorted({x for p in prods for x in p.raw_files})),
+        data_range=(
+            min(p.data_range[0] for p in prods),
+            max(p.data_range[1] for p in prods),
+        ),
+    )
+    return _reindex(merged, template=first)
+
+
+def _reindex(prod: L0Product, template: L0Product | None = None) -> L0Product:
+    """Keep referenced control rows, renumber ``index``/``control_index`` from 0."""
+    template = template or prod
+    used, inverse = np.unique(prod.data["control_index"].astype(np.int64), return_inverse=True)
+    cidx = prod.control["index"].astype(np.int64)
+    pos = np.searchsorted(cidx, used) if np.all(np.diff(cidx) > 0) else None
+    if pos is None:
+        order = np.argsort(cidx, kind="stable")
+        pos = order[np.searchsorted(cidx[order], used)]
+    control = _take(prod.control, pos)
+    control["index"] = _fit_index(np.arange(len(pos)), template.control["index"])
+    data = dict(prod.data)
+    data["control_index"] = _fit_index(
+        inverse.reshape(-1).astype(np.int64), template.data["control_index"]
+    )
+    return dataclasses.replace(prod, control=control, data=data)
+
+
+def split_by_day(prod: L0Product) -> list[L0Product]:
+    """Split a daily product by the SCET day of its DATA bin centres (domain doc 3.7)."""
+    days = np.floor(prod.data["time"] / SECONDS_PER_DAY).astype(np.int64)
+    out = []
+    for day in np.unique(days).tolist():
+        idx = np.flatnonzero(days == day)
+        part = dataclasses.replace(
+            prod,
+            data=_take(prod.data, idx),
+            scet_day=SCET_EPOCH + np.timedelta64(day, "D").astype(object),
+        )
+        out.append(_reindex(part, template=prod))
+    return out

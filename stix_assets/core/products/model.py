@@ -1,0 +1,194 @@
+"""The L0 product model: what a family builder gets (`LbInput`) and returns (`L0Product`).
+
+These value types are the contract between the L0 framework (`stix_assets.core.products.l0_build`),
+the family builders registered in `stix_assets.core.products.builders`, the writer
+(`stix_assets.core.products.l0_writer`) and the later levels, which read L0 files back into
+`L0Product` (`stix_assets.core.products.l0_reader`). The module imports nothing from the other
+product modules, so every one of them can import it.
+
+Product tables (`L0Product.control` / ``.data``) are ordered dicts of numpy columns with the
+dtypes they are written with. Two DATA columns are special:
+
+* ``time``: float64 SCET seconds of the bin centre, ``coarse + fine / 65536`` (the SCLK
+  convention, exact to 0.1 us, `stix_assets.core.time.scet_float`);
+* ``timedel``: float64 seconds.
+"""
+
+import dataclasses
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+from numpy.typing import NDArray
+
+from stix_assets.core.fits import Card
+from stix_assets.core.idb import Idb, ParameterTable
+from stix_assets.core.products.registry import ProductSpec
+from stix_assets.core.tmtc import PacketBatch
+
+__all__ = [
+    "Builder",
+    "BuilderEntry",
+    "L0Build",
+    "L0FileResult",
+    "L0Issue",
+    "L0Product",
+    "LbInput",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class L0Product:
+    """One L0 product (a day of a daily family, or one BSD request) before writing.
+
+    Attributes
+    ----------
+    spec : registry entry
+    control : CONTROL columns in write order (key column ``index``)
+    data : DATA columns in write order; ``time`` (float64 SCET s, bin centre) and ``timedel``
+        (float64 s) are converted by the writer; ``control_index`` links to ``control["index"]``
+    control_units, data_units : column -> ``TUNIT``
+    idb_versions : ``(version, obt_start, obt_end)`` with STIXCore SCET floats of the packets
+    energies : ``channel`` (uint8), ``e_low``/``e_high`` (float32 keV) or ``None``
+    header : extra primary cards (``TRIG_SCA``, ``DATAWARN``, COMMENT/HISTORY)
+    parents : LB file names
+    raw_files : TM file names
+    data_range : ``DATAMIN``/``DATAMAX``
+    bunit : ``BUNIT``
+    scet_day : SCET day of a daily product (set by the split), else ``None``
+    request_id : ``(tc seq control, request id)`` of a BSD product, else ``None``
+    time_encoding : ``"cs"`` (uint32 centiseconds) or ``"s"`` (float32 seconds, aspect burst)
+    level : ``"L0"``
+    """
+
+    spec: ProductSpec
+    control: dict[str, NDArray]
+    data: dict[str, NDArray]
+    control_units: Mapping[str, str] = field(default_factory=dict)
+    data_units: Mapping[str, str] = field(default_factory=dict)
+    idb_versions: tuple[tuple[str, float, float], ...] = ()
+    energies: dict[str, NDArray] | None = None
+    header: tuple[Card, ...] = ()
+    parents: tuple[str, ...] = ()
+    raw_files: tuple[str, ...] = ()
+    data_range: tuple[float, float] = (0.0, 0.0)
+    bunit: str = ""
+    scet_day: date | None = None
+    request_id: tuple[int, int] | None = None
+    time_encoding: str = "cs"
+    level: str = "L0"
+
+    @property
+    def n_rows(self) -> int:
+        """Number of DATA rows."""
+        return len(self.data["time"])
+
+    def time_range(self) -> tuple[float, float]:
+        """Start and end (SCET seconds, 1/65536 convention) of the product."""
+        t, dt = self.data["time"], self.data["timedel"]
+        return float(np.min(t - dt / 2)), float(np.max(t + dt / 2))
+
+
+@dataclass(frozen=True, slots=True)
+class LbInput:
+    """What a builder gets: the packets of one LB file (or of one packet of it), decoded.
+
+    Attributes
+    ----------
+    spec : registry entry of the file
+    batch : the packets (LB order: sorted by SCET and sequence count)
+    params : parameters of every decoded packet, one table in batch order (``params.rows``
+        index ``batch``; packets that could not be decoded are absent)
+    versions : IDB version of each packet of ``batch``
+    raw_file : TM file name of each packet (bytes, from the LB CONTROL)
+    packet : XML packet id of each packet
+    parent : LB file name
+    request_id : ``(tcc, rid)`` of a BSD file, else ``None``
+    conf_dir : STIX-CONF root (``detector/science_echan_index.csv`` ...)
+    idb_versions : ``(version, obt_start, obt_end)`` over the decoded packets
+    idbs : the IDB of every version in ``versions`` (names, descriptions, calibrations)
+    """
+
+    spec: ProductSpec
+    batch: PacketBatch
+    params: ParameterTable
+    versions: NDArray[np.object_]
+    raw_file: NDArray[np.bytes_]
+    packet: NDArray[np.int64]
+    parent: str
+    request_id: tuple[int, int] | None
+    conf_dir: Path
+    idb_versions: tuple[tuple[str, float, float], ...]
+    idbs: Mapping[str, Idb] = field(default_factory=dict)
+
+    def decoded_rows(self) -> NDArray[np.int64]:
+        """Batch index of every decoded packet (the rows of ``params``)."""
+        return self.params.rows
+
+
+@dataclass(frozen=True, slots=True)
+class L0Issue:
+    """A packet or an LB file that did not make it into its L0 product, and why."""
+
+    file: str
+    packet_index: int | None
+    reason: str
+    packet_id: int | None = None
+
+    def as_dict(self) -> dict[str, object]:
+        """Plain values for metadata."""
+        return dataclasses.asdict(self)
+
+
+@dataclass(frozen=True, slots=True)
+class L0Build:
+    """Result of building: the products, what was left out, and BSD sequences still waiting."""
+
+    products: list[L0Product]
+    issues: list[L0Issue]
+    waiting: list[object] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class L0FileResult:
+    """One L0 file written."""
+
+    path: Path
+    product_key: str
+    scet_day: date | None
+    request_id: tuple[int, int] | None
+    sha256: str
+    n_rows: int
+    inputs: tuple[str, ...]
+
+    def as_metadata(self) -> dict[str, object]:
+        """Plain values for metadata and the catalog."""
+        return {
+            "path": str(self.path),
+            "product": self.product_key,
+            "scet_day": self.scet_day.isoformat() if self.scet_day else None,
+            "request_id": list(self.request_id) if self.request_id else None,
+            "rows": self.n_rows,
+            "sha256": self.sha256,
+            "inputs": list(self.inputs),
+        }
+
+
+Builder = Callable[[LbInput], list[L0Product]]
+
+
+@dataclass(frozen=True, slots=True)
+class BuilderEntry:
+    """A registered family builder.
+
+    Attributes
+    ----------
+    build : the function
+    per_packet_retry : on failure of a whole LB file, retry packet by packet (daily families);
+        BSD families, whose products span packet sequences, set False
+    """
+
+    build: Builder
+    per_packet_retry: bool = True
