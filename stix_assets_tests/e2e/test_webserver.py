@@ -110,5 +110,6 @@ def test_webserver_loads_the_code_location(webserver):
         "tm_inbox_sensor": "RUNNING",
         "tm_to_days_sensor": "RUNNING",
         "stix_automation_sensor": "RUNNING",
+        "bsd_l1_days_sensor": "RUNNING",
         "spice_kernel_sensor": "RUNNING",
     }

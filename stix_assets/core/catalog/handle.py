@@ -232,6 +232,23 @@ class Catalog(CatalogFile):
         """
         return self._write([product_store.forget_levels_op(levels), tm_files.forget_tm_files_op()])
 
+    def partition_files_by_day(
+        self, level: str, partition_days: Iterable[date], products: Iterable[str] | None = None
+    ) -> dict[date, dict[str, list[Path]]]:
+        """`partition_files` of several days at once, in one read (one connection)."""
+        wanted = list(products) if products is not None else None
+        days = sorted(set(partition_days))
+
+        def query(c: duckdb.DuckDBPyConnection) -> dict[date, list[tuple[str, str]]]:
+            return {d: product_store.partition_rows(c, level, d, wanted) for d in days}
+
+        out: dict[date, dict[str, list[Path]]] = {}
+        for day, rows in self._read(query).items():
+            files = out.setdefault(day, {})
+            for product, path in rows:
+                files.setdefault(product, []).append(self.absolute_path(path))
+        return out
+
     def days_needing_reprocessing(self, level: str = "L1") -> dict[date, list[str]]:
         """Partition days whose current files were made with kernels that do not cover them."""
         return self._read(lambda c: product_store.days_needing_reprocessing(c, level))

@@ -39,11 +39,11 @@ def upstream_files(
     wanted = set(products_at(level) if products is None else products)
     by_data_day = {p for p in wanted if level == "L1" and product_by_key(p).per_request}
     found: set[Path] = set()
-    offsets = sorted({off for p in wanted for off in window.offsets(p)})
-    for off in offsets:
-        upstream_day = day + dt.timedelta(days=off)
-        for product, paths in catalog.partition_files(window.upstream, upstream_day, wanted).items():
-            if off in window.offsets(product) and product not in by_data_day:
+    offsets = {day + dt.timedelta(days=off): off for p in wanted for off in window.offsets(p)}
+    by_day = catalog.partition_files_by_day(window.upstream, offsets, wanted)
+    for upstream_day, files in by_day.items():
+        for product, paths in files.items():
+            if offsets[upstream_day] in window.offsets(product) and product not in by_data_day:
                 found.update(p for p in paths if p.is_file())
     if by_data_day:
         found.update(_bsd_l0_files(catalog, day, window.offsets(next(iter(by_data_day))), by_data_day))

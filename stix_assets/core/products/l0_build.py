@@ -29,6 +29,7 @@ from stix_assets.core.energies import check_channel_index
 from stix_assets.core.errors import ProductBuildError
 from stix_assets.core.idb import IdbStore
 from stix_assets.core.products.builders import BUILDERS
+from stix_assets.core.products.file_cache import FileCache
 from stix_assets.core.products.l0_decode import decode_lb_file
 from stix_assets.core.products.l0_stack import concat_products, split_by_day
 from stix_assets.core.products.model import BuilderEntry, L0Build, L0Issue, L0Product, LbInput
@@ -105,6 +106,38 @@ def run_builder(
     return products, issues, []
 
 
+@dataclasses.dataclass(frozen=True, slots=True)
+class _FileBuild:
+    """What one LB file gives: its product key, products, issues and waiting sequences."""
+
+    key: str | None
+    products: tuple[L0Product, ...] = ()
+    issues: tuple[L0Issue, ...] = ()
+    waiting: tuple[object, ...] = ()
+
+
+_FILES: FileCache[_FileBuild] = FileCache(maxsize=128)
+"""Per-file builds, reused by the (up to three) L0 days whose window holds the file."""
+
+
+def _build_file(path: Path, store: IdbStore, conf_dir: Path) -> _FileBuild:
+    try:
+        inp, decode_issues = decode_lb_file(path, store, conf_dir)
+    except ProductBuildError as err:
+        return _FileBuild(None, issues=(L0Issue(path.name, None, str(err)),))
+    entry = BUILDERS.get(inp.spec.key)
+    if entry is None:
+        logger.debug("no l0 builder product=%s file=%s", inp.spec.key, path.name)
+        return _FileBuild(inp.spec.key, issues=tuple(decode_issues))
+    if len(inp.params) == 0:
+        no_packet = L0Issue(path.name, None, "no decodable packet")
+        return _FileBuild(inp.spec.key, issues=(*decode_issues, no_packet))
+    built, build_issues, build_waiting = run_builder(entry, inp)
+    return _FileBuild(
+        inp.spec.key, tuple(built), (*decode_issues, *build_issues), tuple(build_waiting)
+    )
+
+
 def build_l0_files(
     lb_files: Iterable[Path | str],
     store: IdbStore,
@@ -122,25 +155,13 @@ def build_l0_files(
     issues: list[L0Issue] = []
     waiting: list[object] = []
     for path in sorted(Path(p) for p in lb_files):
-        try:
-            inp, decode_issues = decode_lb_file(path, store, Path(conf_dir))
-        except ProductBuildError as err:
-            issues.append(L0Issue(path.name, None, str(err)))
+        context = (store, str(conf_dir))
+        made = _FILES.get(path, context, lambda p=path: _build_file(p, store, Path(conf_dir)))
+        if made.key is not None and products is not None and made.key not in products:
             continue
-        issues.extend(decode_issues)
-        if products is not None and inp.spec.key not in products:
-            continue
-        entry = BUILDERS.get(inp.spec.key)
-        if entry is None:
-            logger.debug("no l0 builder product=%s file=%s", inp.spec.key, path.name)
-            continue
-        if len(inp.params) == 0:
-            issues.append(L0Issue(path.name, None, "no decodable packet"))
-            continue
-        built, build_issues, build_waiting = run_builder(entry, inp)
-        issues.extend(build_issues)
-        waiting.extend(build_waiting)
-        for prod in built:
+        issues.extend(made.issues)
+        waiting.extend(made.waiting)
+        for prod in made.products:
             # generic families name their products per packet kind (events-1-33, ...)
             by_key.setdefault(prod.spec.name, []).append(prod)
     out: list[L0Product] = []

@@ -63,6 +63,7 @@ from stix_assets.core.ephemeris import coverage, ephemeris_header
 from stix_assets.core.errors import IDBVersionError, ProductBuildError
 from stix_assets.core.idb import IdbStore
 from stix_assets.core.products import l1_families
+from stix_assets.core.products.file_cache import FileCache
 from stix_assets.core.products.l0_reader import complete_name, read_l0_product
 from stix_assets.core.products.l0_stack import concat_products
 from stix_assets.core.products.l1_calibrate import calibrate_product
@@ -148,7 +149,15 @@ def _ssid(primary: fits.Header) -> int | None:
     return None if value in ("", None) else int(value)
 
 
+_CONVERTED: FileCache[_Part] = FileCache(maxsize=256)
+"""L0 files in engineering values, reused by the (up to three) UTC days that read each."""
+
+
 def _convert(path: Path, store: IdbStore, kernels: LoadedKernels) -> _Part:
+    return _CONVERTED.get(path, (store, kernels), lambda: _convert_file(path, store, kernels))
+
+
+def _convert_file(path: Path, store: IdbStore, kernels: LoadedKernels) -> _Part:
     prod, primary = read_l0_product(path)
     notes: list[str] = []
     if prod.spec.key in l1_families.BSD_SHIFT_KEYS:
