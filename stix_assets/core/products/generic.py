@@ -184,23 +184,40 @@ def merge_tables(
             if name not in versions:
                 versions[name] = t.version
                 order.append(name)
+    all_rows = np.concatenate([t.rows for t in tables]) if tables else np.zeros(0, np.int64)
+    disjoint = len(np.unique(all_rows)) == len(all_rows)
     merged: dict[str, _Merged] = {}
     for name in order:
-        counts = np.zeros(n_packets, dtype=np.int64)
-        pieces: list[tuple[NDArray[np.int64], list[NDArray]]] = []
-        for t in tables:
-            if name not in t.values:
-                continue
-            counts[t.rows] = t.counts[name]
-            pieces.append((t.rows, t.split(name)))
-        per_row: list[NDArray | None] = [None] * n_packets
-        for rows, parts in pieces:
-            for r, part in zip(rows.tolist(), parts, strict=True):
-                per_row[r] = part
-        chunks = [p for p in per_row if p is not None and len(p)]
-        values = np.concatenate(chunks) if chunks else np.zeros(0, dtype=np.int64)
-        merged[name] = _Merged(values, counts)
+        merge = _merge_disjoint if disjoint else _merge_overlapping
+        merged[name] = merge([t for t in tables if name in t.values], name, n_packets)
     return merged, order, versions
+
+
+def _merge_disjoint(tables: Sequence[ParameterTable], name: str, n_packets: int) -> _Merged:
+    """Values of tables that decoded different packets, put in batch order with one sort."""
+    counts = np.zeros(n_packets, dtype=np.int64)
+    rows, values = [], []
+    for t in tables:
+        counts[t.rows] = t.counts[name]
+        rows.append(np.repeat(np.asarray(t.rows, dtype=np.int64), t.counts[name]))
+        values.append(np.asarray(t.values[name]))
+    flat = np.concatenate(values) if values else np.zeros(0, dtype=np.int64)
+    if len(flat) == 0:
+        return _Merged(np.zeros(0, dtype=np.int64), counts)
+    return _Merged(flat[np.argsort(np.concatenate(rows), kind="stable")], counts)
+
+
+def _merge_overlapping(tables: Sequence[ParameterTable], name: str, n_packets: int) -> _Merged:
+    """Values of tables that share packets: per packet, the last table holding it wins."""
+    counts = np.zeros(n_packets, dtype=np.int64)
+    per_row: list[NDArray | None] = [None] * n_packets
+    for t in tables:
+        counts[t.rows] = t.counts[name]
+        for r, part in zip(t.rows.tolist(), t.split(name), strict=True):
+            per_row[r] = part
+    chunks = [p for p in per_row if p is not None and len(p)]
+    values = np.concatenate(chunks) if chunks else np.zeros(0, dtype=np.int64)
+    return _Merged(values, counts)
 
 
 def _rows_2d(m: _Merged, rows: NDArray[np.int64]) -> tuple[NDArray, bool]:

@@ -151,12 +151,13 @@ def decompress_parameter(
         sel = groups == group
         skm[sel] = packet_skm(params, group)[sel]
     raw = np.asarray(params.values[name], dtype=np.int64)
-    per_value = np.repeat(skm, params.counts[name], axis=0)
+    counts = np.asarray(params.counts[name])
     values = np.zeros(raw.shape, dtype=np.int64)
     variance = np.zeros(raw.shape, dtype=np.float64)
-    schemes = np.unique(per_value, axis=0) if len(raw) else np.zeros((0, 3), np.int64)
+    # the schemes of the packets that hold values (few), then each value by its packet's scheme
+    schemes = np.unique(skm[counts > 0], axis=0) if len(raw) else np.zeros((0, 3), np.int64)
     for s, k, m in schemes.tolist():
-        sel = np.all(per_value == (s, k, m), axis=1)
+        sel = np.repeat(np.all(skm == (s, k, m), axis=1), counts)
         try:
             values[sel], variance[sel] = decompress(raw[sel], s=s, k=k, m=m)
         except CompressionError as err:
