@@ -1,0 +1,61 @@
+"""What ``stix-assets process`` imports, per end level (deterministic, not timed).
+
+Start-up is a large part of a short run: the LB route must not import scipy, matplotlib or
+Dagster, and the L1 route not matplotlib, Dagster or the CAL fit.
+"""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+pytestmark = pytest.mark.realdata
+
+_PROBE = """
+import json, sys
+from stix_assets.cli import main
+status = main(sys.argv[1:])
+print(json.dumps({"status": status, "modules": sorted(sys.modules)}))
+"""
+
+
+def _modules(*args: object) -> set[str]:
+    proc = subprocess.run(
+        [sys.executable, "-c", _PROBE, *map(str, args)],
+        check=False,
+        capture_output=True,
+        text=True,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert out["status"] == 0
+    return set(out["modules"])
+
+
+def _tops(modules: set[str]) -> set[str]:
+    return {m.split(".")[0] for m in modules}
+
+
+def test_lb_route_imports_no_scipy_matplotlib_or_dagster(tmp_path, testdata):
+    modules = _modules(
+        "process", "--tm", testdata / "reference" / "stixcore" / "input" / "PktTmRaw.xml",
+        "--archive", tmp_path / "archive", "--idb-dir", testdata / "idb",
+        "--end-level", "LB", "--quiet",
+    )  # fmt: skip
+    assert "stix_assets.core.levels.day" in modules  # the route really ran
+    assert _tops(modules).isdisjoint({"scipy", "matplotlib", "dagster", "sunpy", "pandas"})
+
+
+def test_l1_route_imports_no_matplotlib_dagster_or_cal_fit(tmp_path, testdata):
+    modules = _modules(
+        "process", "--tm", testdata / "reference" / "stixcore" / "input" / "PktTmRaw.xml",
+        "--archive", tmp_path / "archive", "--idb-dir", testdata / "idb",
+        "--conf-dir", testdata / "conf", "--spice-dir", testdata / "spice" / "kernels",
+        "--end-level", "L1", "--quiet",
+    )  # fmt: skip
+    assert "stix_assets.core.products.l1_build" in modules
+    assert _tops(modules).isdisjoint({"matplotlib", "dagster", "sunpy", "pandas"})
+    # scipy.interpolate (the IDB's spline calibration curves) is needed and itself imports
+    # scipy.optimize; the CAL fit module is not
+    assert "stix_assets.core.products.cal" not in modules
