@@ -86,6 +86,13 @@ def build_parser(*, process_only: bool = False) -> argparse.ArgumentParser:
         help="stop at the first unreadable file or bad packet, before writing (exit 1)",
     )
     p.set_defaults(stop_on_error=False)
+    p.add_argument(
+        "--workers",
+        type=int,
+        default=min(os.cpu_count() or 1, 4),
+        help="processes for the days of a level, used when a level has 4 days or more "
+        "(default: the cores, at most 4)",
+    )
     p.add_argument("--log-file", type=Path, help="append the stix_assets log to this file")
     p.add_argument("--log-level", choices=_LOG_LEVELS, default="WARNING", type=str.upper)
     p.add_argument("--created", type=dt.datetime.fromisoformat, help=argparse.SUPPRESS)
@@ -215,6 +222,7 @@ def _run_direct(args: argparse.Namespace, paths: list[Path], created: dt.datetim
             spice_dir=args.spice_dir,
             on_file=on_file,
             on_step=progress.step,
+            workers=max(1, args.workers),
         )
     _print_summary(summary, as_json=args.json, quiet=args.quiet)
     return 0

@@ -321,6 +321,7 @@ def process_tm_files(
     spice_dir: Path | None = None,
     on_file: Callable[[int, int, FileOutcome], None] | None = None,
     on_step: Callable[[str], None] | None = None,
+    workers: int = 1,
 ) -> ProcessSummary:
     """Index TM files and rebuild every level-day they affect, up to ``end_level``.
 
@@ -339,6 +340,7 @@ def process_tm_files(
     spice_dir : SOC kernel tree (``mk/``, ``sclk/`` ...; needed for L1)
     on_file : progress callback ``(i, n, outcome)`` after each file
     on_step : progress callback ``(message)`` before each level (``"building L0: 5 days"``)
+    workers : processes for the days of one level (used when a level has enough days)
 
     Raises
     ------
@@ -374,6 +376,7 @@ def process_tm_files(
         chain = run_chain(
             _lb_days(indexes), ctx, end_level=_CHAIN_LEVEL[end_level], on_step=on_step,
             kernel_store=KernelStore(spice_dir) if spice_dir is not None else None,
+            workers=workers,
         )  # fmt: skip
         for level, results in chain.results.items():
             name = _OUTPUT_NAME.get(level, level)
@@ -381,7 +384,7 @@ def process_tm_files(
             seconds[name] = chain.seconds[level]
         issues = chain.issues()
         new_packets = sum(w.n_new for w in chain.written("LB"))
-        waiting = sum(len(r.build.waiting) for r in chain.results.get("L0", []))
+        waiting = sum(r.n_waiting for r in chain.results.get("L0", []))
     return ProcessSummary(
         end_level=end_level,
         files=tuple(outcomes),

@@ -107,6 +107,7 @@ class IdbStore:
     ) -> None:
         self.root = Path(root)
         self.fallback_version = fallback_version
+        self._force_arg = force_version
         self._cache: dict[str, Idb] = {}
         self._lock = threading.Lock()
         hist = self.root / HISTORY_FILE
@@ -118,6 +119,15 @@ class IdbStore:
             raise IDBVersionError(
                 f"fallback IDB version {fallback_version} not installed under {self.root}"
             )
+
+    def fresh(self) -> "IdbStore":
+        """Return a new store with the same configuration and no open database.
+
+        For a child process: SQLite connections must not cross a fork.
+        """
+        return IdbStore(
+            self.root, force_version=self._force_arg, fallback_version=self.fallback_version
+        )
 
     # -- discovery -------------------------------------------------------------------------
     def available_versions(self) -> list[str]:

@@ -2,19 +2,34 @@
 
 This is the direct route (``stix-assets process`` without ``--dagster``); the Dagster routes
 request the same level-days as runs, derived with the same `affected_days`.
+
+The days of one level do not depend on each other, so with ``workers > 1`` and enough days they
+are built in forked worker processes, each taking a contiguous block of days (neighbouring days
+share input files, so a block reuses its decoded files). Global state, declared: a worker inherits
+the run's context through the module variable ``_WORKER`` (set only while the pool runs, never
+pickled); it opens its own IDB store (SQLite connections must not cross a fork) and loads its
+own SPICE kernels (SPICE state is per process).
 """
 
 import contextlib
+import dataclasses
 import datetime as dt
+import multiprocessing
 import time
 from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 
 from stix_assets.core.levels.day import LevelContext, LevelDayResult, build_level_day
 from stix_assets.core.levels.windows import LEVELS, affected_days
 from stix_assets.core.spice import KernelStore, LoadedKernels, loaded_kernels
 
-__all__ = ["ChainResult", "run_chain", "written_days"]
+__all__ = ["MIN_PARALLEL_DAYS", "ChainResult", "run_chain", "written_days"]
+
+MIN_PARALLEL_DAYS = 4
+"""Fewer days of a level than this are built in the calling process (a fork costs more)."""
+
+_WORKER: dict[str, object] = {}
 
 
 @dataclass(slots=True)
@@ -60,6 +75,7 @@ def run_chain(
     end_level: str,
     kernel_store: KernelStore | None = None,
     on_step: Callable[[str], None] | None = None,
+    workers: int = 1,
 ) -> ChainResult:
     """Rebuild the LB days given and, level by level up to ``end_level``, every day they affect.
 
@@ -68,8 +84,9 @@ def run_chain(
     lb_days : SCET day -> products whose TM input changed (from the indexed TM files)
     ctx : the run's context
     end_level : last level built (``LB``, ``L0``, ``L1`` or ``CAL``)
-    kernel_store : SPICE kernels (L1, CAL); loaded once per level
-    on_step : progress callback before each level (``"L0: 5 days"``)
+    kernel_store : SPICE kernels (L1, CAL); loaded once per level and process
+    on_step : progress callback before each level (``"building L0: 5 days"``)
+    workers : processes for the days of one level (at least `MIN_PARALLEL_DAYS` days)
 
     Returns
     -------
@@ -83,10 +100,52 @@ def run_chain(
         if on_step is not None:
             on_step(f"building {level}: {len(todo)} days")
         start = time.perf_counter()
-        with _kernels_for(level, kernel_store) as kernels:
-            out.results[level] = [
-                build_level_day(level, day, ctx, products=sorted(products), kernels=kernels)
-                for day, products in sorted(todo.items())
-            ]
+        days = [(day, sorted(products)) for day, products in sorted(todo.items())]
+        n_workers = min(workers, len(days) // 2) if len(days) >= MIN_PARALLEL_DAYS else 1
+        if n_workers > 1:
+            out.results[level] = _build_parallel(level, days, ctx, kernel_store, n_workers)
+        else:
+            out.results[level] = _build_days(level, days, ctx, kernel_store)
         out.seconds[level] = time.perf_counter() - start
     return out
+
+
+def _build_days(
+    level: str,
+    days: list[tuple[dt.date, list[str]]],
+    ctx: LevelContext,
+    kernel_store: KernelStore | None,
+) -> list[LevelDayResult]:
+    with _kernels_for(level, kernel_store) as kernels:
+        return [
+            build_level_day(level, day, ctx, products=products, kernels=kernels)
+            for day, products in days
+        ]
+
+
+def _worker_block(level: str, days: list[tuple[dt.date, list[str]]]) -> list[LevelDayResult]:
+    """Build a block of days in a forked worker; send back slim results."""
+    ctx = _WORKER["ctx"]
+    ctx = dataclasses.replace(ctx, store=ctx.store.fresh())
+    results = _build_days(level, days, ctx, _WORKER["kernel_store"])
+    return [r.slim() for r in results]
+
+
+def _build_parallel(
+    level: str,
+    days: list[tuple[dt.date, list[str]]],
+    ctx: LevelContext,
+    kernel_store: KernelStore | None,
+    n_workers: int,
+) -> list[LevelDayResult]:
+    size = -(-len(days) // n_workers)
+    blocks = [days[i : i + size] for i in range(0, len(days), size)]
+    _WORKER.update(ctx=ctx, kernel_store=kernel_store)
+    try:
+        with ProcessPoolExecutor(
+            max_workers=len(blocks), mp_context=multiprocessing.get_context("fork")
+        ) as pool:
+            futures = [pool.submit(_worker_block, level, block) for block in blocks]
+            return [r for f in futures for r in f.result()]
+    finally:
+        _WORKER.clear()

@@ -13,6 +13,7 @@ sha256 of the bytes that ended in place.
 """
 
 import contextlib
+import dataclasses
 import datetime as dt
 import fcntl
 import logging
@@ -87,8 +88,10 @@ class LevelDayResult:
     inputs : the input files (TM files for LB), as read from the catalog
     written : the writer's file results (`LbFileResult`, `L0FileResult`, `L1FileResult`)
     issues : packets, files or products left out, as plain dicts
-    build : the level's build object (`L0Build`, `L1Build`, `L2Build`; ``None`` for LB)
+    build : the level's build object (`L0Build`, `L1Build`, `L2Build`; ``None`` for LB, and
+        after `slim`)
     tm_indexes : the indexed TM files (LB only; their sha256 enter the data version)
+    n_waiting : incomplete BSD sequences waiting for more TM (L0)
     """
 
     level: str
@@ -98,6 +101,11 @@ class LevelDayResult:
     issues: tuple[dict[str, object], ...] = ()
     build: Any = None
     tm_indexes: tuple[TmIndex, ...] = ()
+    n_waiting: int = 0
+
+    def slim(self) -> "LevelDayResult":
+        """The result without the build and the TM indexes (what a worker process sends back)."""
+        return dataclasses.replace(self, build=None, tm_indexes=())
 
     @property
     def products_written(self) -> set[str]:
@@ -285,7 +293,9 @@ def _build_l0(
         software_version=ctx.software_version, config_version=ctx.config_version,
     )  # fmt: skip
     issues = tuple(i.as_dict() for i in build.issues)
-    return LevelDayResult("L0", day, tuple(lb_files), tuple(written), issues, build)
+    return LevelDayResult(
+        "L0", day, tuple(lb_files), tuple(written), issues, build, n_waiting=len(build.waiting)
+    )
 
 
 def _build_l1(

@@ -22,6 +22,7 @@ from hypothesis import strategies as st
 
 from stix_assets.core.atomic import TMP_PREFIX
 from stix_assets.core.idb import IdbStore
+from stix_assets.core.levels import chain
 from stix_assets.core.process import process_tm_files
 
 pytestmark = pytest.mark.realdata
@@ -30,10 +31,10 @@ CREATED = dt.datetime(2026, 12, 2, 12, 0, tzinfo=dt.UTC)
 LEVEL_DIRS = ("LB", "L0", "L1")
 
 
-def _process(files, archive: Path, kit: dict[str, Path]) -> None:
+def _process(files, archive: Path, kit: dict[str, Path], workers: int = 1) -> None:
     summary = process_tm_files(
         list(files), archive, IdbStore(kit["idb"]), end_level="L1", created=CREATED,
-        software_version="test", conf_dir=kit["conf"], spice_dir=kit["spice"],
+        software_version="test", conf_dir=kit["conf"], spice_dir=kit["spice"], workers=workers,
     )  # fmt: skip
     assert not summary.errors
 
@@ -79,6 +80,14 @@ def reference_archive(replicated_tm, kit_dirs, tmp_path_factory) -> Path:
     archive = tmp_path_factory.mktemp("one_run")
     _process(replicated_tm, archive, kit_dirs)
     return archive
+
+
+def test_days_built_in_worker_processes_give_the_same_archive(
+    replicated_tm, kit_dirs, reference_archive, tmp_path, monkeypatch
+):
+    monkeypatch.setattr(chain, "MIN_PARALLEL_DAYS", 2)  # two days of data: let every level fork
+    _process(replicated_tm, tmp_path, kit_dirs, workers=2)
+    assert _digests(tmp_path) == _digests(reference_archive)
 
 
 @st.composite
