@@ -71,7 +71,10 @@ def test_cli_reference_scenario(tmp_path: Path, capsys):
     assert main([*_args(d), "--blacklist-files", str(tmp_path / "black.txt"), "--dry-run"]) == 0
     assert _names(d["esa"]) == []
     assert main([*_args(d), "--blacklist-files", str(tmp_path / "black.txt")]) == 0
-    assert capsys.readouterr().out.splitlines()[-1] == "publish E2 I3 S2 P1"
+    assert capsys.readouterr().out.splitlines()[-1] == (
+        "publish delivered 3, refused 0, errors 2, skipped 3 (blacklisted 1, "
+        "re-requested data 2) | E2 I3 S2 P1"
+    )
     assert len(_names(d["esa"])) == 3
     assert len(_names(d["conflicts"])) == 2
 

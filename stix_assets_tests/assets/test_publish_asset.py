@@ -55,7 +55,10 @@ def test_partition_delivers_its_day_with_metadata(resources, tmp_path: Path):
         assert result.success
         (mat,) = result.asset_materializations_for_node("soar__delivery")
     meta = mat.metadata
-    assert meta["summary"].value == "E2 I3 S2 P1"
+    assert meta["summary"].value == (
+        "delivered 3, refused 0, errors 2, skipped 3 (blacklisted 1, "
+        "re-requested data 2) | E2 I3 S2 P1"
+    )
     delivered = {d["delivered_name"] for d in meta["delivered"].value}
     assert BSD_NAME.format(rid=123) in delivered
     assert len(delivered) == 3
