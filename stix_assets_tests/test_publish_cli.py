@@ -1,5 +1,6 @@
 """``stix-assets publish`` end to end, including a process killed in the middle of a delivery."""
 
+import json
 import os
 import signal
 import subprocess
@@ -10,7 +11,11 @@ import pytest
 
 from stix_assets.commands.publish import main
 from stix_assets.core.catalog import Catalog, read_publish_history
-from stix_assets_tests.core.test_publish_support import make_product, reference_bsd_files
+from stix_assets_tests.core.test_publish_support import (
+    flip_data_byte,
+    make_product,
+    reference_bsd_files,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -71,9 +76,35 @@ def test_cli_reference_scenario(tmp_path: Path, capsys):
     assert main([*_args(d), "--blacklist-files", str(tmp_path / "black.txt"), "--dry-run"]) == 0
     assert _names(d["esa"]) == []
     assert main([*_args(d), "--blacklist-files", str(tmp_path / "black.txt")]) == 0
-    assert capsys.readouterr().out.splitlines()[-1] == "publish E2 I3 S2 P1"
+    assert capsys.readouterr().out.splitlines()[-1] == (
+        "publish delivered 3, refused 0, errors 2, skipped 3 (blacklisted 1, "
+        "re-requested data 2) | E2 I3 S2 P1"
+    )
     assert len(_names(d["esa"])) == 3
     assert len(_names(d["conflicts"])) == 2
+
+
+def test_cli_reports_refused_file_and_counts(setup, capsys):
+    flip_data_byte(setup["archive"] / FILES[1])
+    make_product(setup["archive"], "solo_L0_stix-hk-mini_0641865600_V02U.fits", age_s=60)
+    assert main([*_args(setup), "--dry-run", "--json"]) == 0
+    meta = json.loads(capsys.readouterr().out)
+    assert meta["totals"] == {"delivered": 1, "refused": 1, "errors": 0, "skipped": 1}
+    assert meta["skipped_by_reason"] == {"waiting period": 1}
+    (refused,) = meta["refused"]
+    assert refused["source"] == FILES[1]
+    assert "HDU 2 DATA: DATASUM and CHECKSUM do not match" in refused["reason"]
+    assert main(_args(setup)) == 0  # per-file problems are in the summary, not the exit status
+    out = capsys.readouterr().out.splitlines()
+    assert out[-1] == (
+        "publish delivered 1, refused 1, errors 0, skipped 1 (waiting period 1) | E0 I0 S0 P1"
+    )
+    (line,) = [x for x in out if x.startswith("REFUSED")]
+    assert FILES[1] in line
+    assert "HDU 2 DATA" in line
+    assert _names(setup["esa"]) == [FILES[0].replace("V02U", "V02")]
+    rows = read_publish_history(Catalog(setup["db"]))
+    assert sorted(r["result"] for r in rows) == [10, 15]
 
 
 def test_cli_read_only_target_exit_1(setup, capsys):

@@ -4,7 +4,9 @@ A partition is the UTC day in the product file names (`SoarName.product_day`; SC
 LB/L0 names taken as UTC dates). The schedule ticks at 05:00 UTC (STIXCore's cron) and requests
 every day that has files due now (past their waiting period, not yet decided in the history),
 one run per day; files without a date in their name (LB BSD) are published by
-``stix-assets publish`` only. The asset uses the pool ``soar_publish`` (limit 1 in
+``stix-assets publish`` only. The metadata counts the files delivered, refused (failed checksum
+verification, issue 10), failed and skipped (``n_*``, ``skipped_by_reason``); each refused or
+failed file is also a warning in the run's log. The asset uses the pool ``soar_publish`` (limit 1 in
 ``dagster.yaml``) so two deliveries never run at once.
 """
 
@@ -128,15 +130,19 @@ class PublishSettings(dg.ConfigurableResource):
 
 def _metadata(report: PublishReport, day: date) -> dict[str, object]:
     meta = report.as_metadata()
+    totals = report.totals()
     return {
         "utc_day": day.isoformat(),
         "summary": meta["summary"],
+        **{f"n_{key}": value for key, value in totals.items()},
         "counts": dg.MetadataValue.json(meta["counts"]),
+        "skipped_by_reason": dg.MetadataValue.json(meta["skipped_by_reason"]),
         "delivered": dg.MetadataValue.json(meta["delivered"]),
+        "refused": dg.MetadataValue.json(meta["refused"]),
         "skipped": dg.MetadataValue.json(meta["skipped"]),
         "conflicted": dg.MetadataValue.json(meta["conflicted"]),
         "reconciled": dg.MetadataValue.json(meta["reconciled"]),
-        "not_due": dg.MetadataValue.json(meta["skipped_by_reason"]),
+        "not_due": dg.MetadataValue.json(meta["not_due_by_reason"]),
         "waiting_files": dg.MetadataValue.json(meta["waiting_files"]),
     }
 
@@ -166,6 +172,8 @@ def soar_delivery(
             config, catalog, now=now, kernels=kernels, run_id=context.run.run_id
         )
     context.log.info("soar delivery utc_day=%s summary=%s", day, report.summary())
+    for o in report.of("REFUSED", "ERROR"):
+        context.log.warning("soar %s file=%s reason=%s", o.report.lower(), o.source, o.reason)
     delivered = sorted(f"{o.delivered_name}:{o.data_version}" for o in report.outcomes)
     return dg.MaterializeResult(
         metadata=_metadata(report, day),

@@ -5,8 +5,14 @@ is the ``publish_history`` table of the DuckDB catalog (``--db-file``, default t
 ``stix_catalog.duckdb``); ``--import-published-sqlite`` copies an old STIXCore
 ``published.sqlite`` into it once.
 
-Exit status: 0 when the run completed (per-file ERRORs are in the summary), 1 when it failed
-(history locked, target not writable, a transfer failed), 2 for bad arguments.
+Output: one line per file decided (``REFUSED`` lines name the file and the HDU whose
+``CHECKSUM``/``DATASUM`` failed), then ``publish delivered <n>, refused <n>, errors <n>, skipped
+<n> (<reason> <n>, ...) | E<n> I<n> S<n> P<n>`` (STIXCore's mail-subject counts last); ``--json``
+prints the same as `PublishReport.as_metadata` (``totals``, ``skipped_by_reason``, ``refused``).
+
+Exit status: 0 when the run completed (per-file ERRORs and REFUSED files are in the summary), 1
+when it failed (history locked, target not writable, a transfer failed, a delivered copy failed
+verification and could not be removed), 2 for bad arguments.
 
 Crash-test hook (tests only): ``STIX_PUBLISH_PAUSE_AT=before_rename|after_rename`` with
 ``STIX_PUBLISH_PAUSE_S=<s>`` makes each transfer sleep at that point, so a test can kill the

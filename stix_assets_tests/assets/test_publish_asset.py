@@ -15,7 +15,12 @@ from stix_assets.assets.publish import (
     soar_delivery_schedule,
 )
 from stix_assets.resources import StixSettings
-from stix_assets_tests.core.test_publish_support import BSD_NAME, make_product, reference_bsd_files
+from stix_assets_tests.core.test_publish_support import (
+    BSD_NAME,
+    flip_data_byte,
+    make_product,
+    reference_bsd_files,
+)
 
 
 @pytest.fixture
@@ -55,7 +60,10 @@ def test_partition_delivers_its_day_with_metadata(resources, tmp_path: Path):
         assert result.success
         (mat,) = result.asset_materializations_for_node("soar__delivery")
     meta = mat.metadata
-    assert meta["summary"].value == "E2 I3 S2 P1"
+    assert meta["summary"].value == (
+        "delivered 3, refused 0, errors 2, skipped 3 (blacklisted 1, "
+        "re-requested data 2) | E2 I3 S2 P1"
+    )
     delivered = {d["delivered_name"] for d in meta["delivered"].value}
     assert BSD_NAME.format(rid=123) in delivered
     assert len(delivered) == 3
@@ -64,6 +72,25 @@ def test_partition_delivers_its_day_with_metadata(resources, tmp_path: Path):
     assert {d["report"] for d in meta["conflicted"].value} == {"MODIFIED", "ERROR"}
     # the HK file of 2020-05-06 belongs to another partition
     assert not list((tmp_path / "esa").glob("*hk-maxi*"))
+
+
+def test_refused_file_is_counted_in_metadata(resources, tmp_path: Path):
+    rotten = make_product(tmp_path / "archive", "solo_L1_stix-ql-lightcurve_20200505_V02.fits")
+    flip_data_byte(rotten)
+    with dg.instance_for_test() as instance:
+        result = dg.materialize(
+            [soar_delivery], instance=instance, partition_key="2020-05-05", resources=resources
+        )
+        assert result.success
+        (mat,) = result.asset_materializations_for_node("soar__delivery")
+    meta = mat.metadata
+    counts = {k: meta[f"n_{k}"].value for k in ("delivered", "refused", "errors", "skipped")}
+    assert counts == {"delivered": 3, "refused": 1, "errors": 2, "skipped": 3}
+    assert meta["skipped_by_reason"].value == {"blacklisted": 1, "re-requested data": 2}
+    (refused,) = meta["refused"].value
+    assert refused["source"] == rotten.name
+    assert "HDU 2 DATA" in refused["reason"]
+    assert not (tmp_path / "esa" / rotten.name).exists()
 
 
 def test_schedule_requests_days_with_due_files(resources):

@@ -98,7 +98,9 @@ def test_reference_scenario(dirs):
     assert report.counts() == {
         "PUBLISHED": 1, "IGNORED": 2, "MODIFIED": 2, "ERROR": 2, "BLACKLISTED": 1,
     }  # fmt: skip
-    assert report.summary() == "E2 I3 S2 P1"
+    assert report.stixcore_summary() == "E2 I3 S2 P1"
+    assert report.totals() == {"delivered": 3, "refused": 0, "errors": 2, "skipped": 3}
+    assert report.skipped_by_reason() == {"blacklisted": 1, "re-requested data": 2}
     by_rid = {parse_name(o.source).request_id: o for o in report.outcomes}
     assert [by_rid[r].report for r in range(123, 131)] == [
         "PUBLISHED", "IGNORED", "MODIFIED", "IGNORED", "MODIFIED", "ERROR", "ERROR", "BLACKLISTED",
@@ -136,6 +138,10 @@ def test_reference_scenario(dirs):
     again = _publish(dirs, blacklist=frozenset({files[130].name}))
     assert again.outcomes == ()
     assert again.selection.skipped == {"already decided": 8}
+    assert (
+        again.summary()
+        == "delivered 0, refused 0, errors 0, skipped 8 (already decided 8) | E0 I0 S0 P0"
+    )
 
 
 def test_incomplete_l0_published_once_with_filename_fixed(dirs):
@@ -272,7 +278,7 @@ def test_unreadable_file_is_an_error_row(dirs):
 def test_dry_run_writes_nothing(dirs):
     reference_bsd_files(dirs["archive"])
     report = _publish(dirs, dry_run=True)
-    assert report.summary() == "E3 I2 S2 P1"  # no blacklist here: rid 130 is one more ERROR
+    assert report.stixcore_summary() == "E3 I2 S2 P1"  # no blacklist: rid 130 is one more ERROR
     assert _names(dirs["esa"]) == []
     assert _names(dirs["conflicts"]) == []
     assert read_publish_history(Catalog(dirs["catalog"])) == []

@@ -14,7 +14,7 @@ from stix_assets.core.products.l0_writer import write_l0
 from stix_assets.core.products.lb import write_lb
 from stix_assets.core.publish import LocalTarget, PublishConfig, PublishFilters, publish_archive
 from stix_assets.core.spice import KernelStore, loaded_kernels
-from stix_assets_tests.core.test_publish_support import make_product, set_age
+from stix_assets_tests.core.test_publish_support import flip_data_byte, make_product, set_age
 
 pytestmark = pytest.mark.realdata
 
@@ -46,13 +46,23 @@ def test_real_lb_and_l0_files_are_delivered(testdata: Path, tmp_path: Path):
     assert l0
     for p in archive.rglob("*.fits"):
         set_age(p, 30 * 86400)
+    rotten = l0[0].path
+    flip_data_byte(rotten)  # bit rot after writing: refused, never delivered
     filters = PublishFilters(include_levels=frozenset({"lb", "l0"}), include_products=None)
     report = publish_archive(
         _config(tmp_path, archive, filters=filters), Catalog(tmp_path / "c.duckdb"),
         now=datetime.now(UTC),
     )  # fmt: skip
+    (refused,) = report.of("REFUSED")
+    assert refused.source == rotten.name
+    assert "HDU 2 DATA: DATASUM and CHECKSUM do not match" in refused.reason
     published = report.of("PUBLISHED")
-    assert len(published) == len(lb) + len(l0), report.outcomes
+    # every other file our writer made verifies in astropy and is delivered
+    assert len(published) == len(lb) + len(l0) - 1, report.outcomes
+    assert report.totals() == {
+        "delivered": len(published), "refused": 1, "errors": 0, "skipped": 0,
+    }  # fmt: skip
+    assert not (tmp_path / "esa" / refused.name).exists()
     incomplete = [o for o in published if o.source != o.delivered_name]
     assert incomplete, "daily L0 files carry the U status"
     for o in published:

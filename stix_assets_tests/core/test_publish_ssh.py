@@ -24,6 +24,11 @@ def test_ssh_target_delivers_atomically_and_never_overwrites(tmp_path, ssh_local
     with pytest.raises(PublishError):
         target.put(product, product.name)
     assert delivered.read_bytes().startswith(b"SIMPLE")
+    # a delivered copy that failed verification is removed (checked by sha256 only: not local)
+    assert target.local_file(product.name) is None
+    target.remove(product.name)
+    assert not delivered.exists()
+    assert target.sha256(product.name) is None
 
 
 def test_unwritable_remote_folder_fails_clearly(tmp_path, ssh_localhost):

@@ -73,3 +73,36 @@ def reference_bsd_files(root: Path) -> dict[int, Path]:
         rid: make_product(root, BSD_NAME.format(rid=rid), values=v, subdir="L1/sci")
         for rid, v in data.items()
     }
+
+
+def flip_data_byte(path: Path, *, hdu: str = "DATA", offset: int = 5) -> None:
+    """Flip one bit of a data byte of ``hdu`` in place, keeping the file's mtime (bit rot)."""
+    with fits.open(path, memmap=False) as hdul:
+        info = hdul.fileinfo(hdul.index_of(hdu))
+    st = path.stat()
+    with path.open("r+b") as fh:
+        fh.seek(info["datLoc"] + offset)
+        byte = fh.read(1)[0]
+        fh.seek(info["datLoc"] + offset)
+        fh.write(bytes([byte ^ 0x01]))
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
+
+
+def reference_l0(testdata: Path, archive: Path) -> dict[str, Path]:
+    """Two STIXCore L0 reference products (daily ``U`` files: no ephemeris refresh) in ``archive``.
+
+    Keys ``hk`` (``solo_L0_stix-hk-maxi_0660096000_V02U.fits``) and ``ql``
+    (``solo_L0_stix-ql-lightcurve_0659318400_V02U.fits``), both from the ``pkttmraw`` dataset.
+    """
+    src = testdata / "reference" / "stixcore" / "L0" / "pkttmraw"
+    out = {}
+    for key, rel in (
+        ("hk", "3/25/2/solo_L0_stix-hk-maxi_0660096000_V02U.fits"),
+        ("ql", "21/6/30/solo_L0_stix-ql-lightcurve_0659318400_V02U.fits"),
+    ):
+        dest = archive / "L0" / rel
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        dest.write_bytes((src / rel).read_bytes())
+        set_age(dest, OLD_S)
+        out[key] = dest
+    return out

@@ -34,7 +34,8 @@ CREATE TABLE IF NOT EXISTS publish_history (
     esaname VARCHAR NOT NULL,     -- first five name parts of the published name
     modified_esaname VARCHAR,     -- '-supN' name (+ .fits) if published as supplement
     result INTEGER,               -- 10 PUBLISHED 11 IGNORED 12 MODIFIED 13 BLACKLISTED 14 ERROR
-    state VARCHAR NOT NULL,       -- pending (transfer started) / done
+                                  -- 15 REFUSED (failed checksum verification)
+    state VARCHAR NOT NULL,       -- pending (transfer started) / done / removed (copy failed)
     reason VARCHAR,
     source_name VARCHAR NOT NULL, -- file name in the archive (maybe with U)
     source_size BIGINT,

@@ -3,7 +3,8 @@
 Modules: `names` (SOAR file names), `candidates` (which files are due), `ridlut` (BSD request
 LUT), `fitsedit` (data version, header edits of the delivered copy), `transfer` (local / SSH
 targets, atomic), `history` (publish history in the DuckDB catalog, crash reconciliation),
-`rules` (the per-file decision), `deliver` (the run).
+`rules` (the per-file decision), `verify` (checksum verification of archive files and
+delivered copies), `deliver` (the run), `report` (what a run did).
 """
 
 from stix_assets.core.publish.candidates import (
@@ -15,13 +16,7 @@ from stix_assets.core.publish.candidates import (
     parse_versions,
     select_candidates,
 )
-from stix_assets.core.publish.deliver import (
-    FUTURE_LIMIT,
-    FileOutcome,
-    PublishConfig,
-    PublishReport,
-    publish_archive,
-)
+from stix_assets.core.publish.deliver import FUTURE_LIMIT, PublishConfig, publish_archive
 from stix_assets.core.publish.fitsedit import data_version
 from stix_assets.core.publish.history import (
     RESULT_CODES,
@@ -29,6 +24,7 @@ from stix_assets.core.publish.history import (
     import_published_sqlite,
 )
 from stix_assets.core.publish.names import SoarName, parse_name
+from stix_assets.core.publish.report import FileOutcome, PublishReport
 from stix_assets.core.publish.ridlut import (
     DEFAULT_RID_LUT_URL,
     RidLut,
@@ -37,12 +33,14 @@ from stix_assets.core.publish.ridlut import (
 )
 from stix_assets.core.publish.rules import Decision, decide
 from stix_assets.core.publish.transfer import LocalTarget, SshTarget, TransferHooks, make_target
+from stix_assets.core.publish.verify import ChecksumError, check_checksums, verify_checksums
 
 __all__ = [
     "DEFAULT_RID_LUT_URL",
     "FUTURE_LIMIT",
     "RESULT_CODES",
     "Candidate",
+    "ChecksumError",
     "Decision",
     "FileOutcome",
     "LocalTarget",
@@ -55,6 +53,7 @@ __all__ = [
     "SoarName",
     "SshTarget",
     "TransferHooks",
+    "check_checksums",
     "data_version",
     "decide",
     "import_published_sqlite",
@@ -67,4 +66,5 @@ __all__ = [
     "read_rid_lut",
     "select_candidates",
     "update_rid_lut",
+    "verify_checksums",
 ]

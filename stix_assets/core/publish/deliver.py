@@ -1,8 +1,12 @@
 """SOAR delivery of the due archive files: STIXCore's ``publish.py`` (domain reference 10).
 
 `publish_archive` settles crashed deliveries (`PublishHistory.reconcile`), selects the due files
-(`select_candidates`), decides each one (`stix_assets.core.publish.rules.decide`), stages the
-delivered copy (`stage_delivery`), records it as pending, transfers it and records it as done.
+(`select_candidates`), verifies each one's checksums (`verify_checksums`; a failure is REFUSED and
+nothing else happens to the file), decides it (`stix_assets.core.publish.rules.decide`), stages
+the delivered copy (`stage_delivery`) and verifies it, records it as pending, transfers it,
+verifies the delivered copy (`verify_delivered`) and records it as done. A delivered copy that
+fails verification is removed from the target and reported as ERROR; its row keeps
+``state='removed'`` and the file is offered again next run.
 
 A transfer failure (read-only or full target, SSH down) stops the run with `PublishError`: the
 failed file has no history row (it is offered again next run); files delivered before it stay
@@ -12,7 +16,6 @@ delivered and recorded. A file that cannot be read is recorded as ERROR and the 
 
 import logging
 import tempfile
-from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -24,7 +27,7 @@ from astropy.io import fits
 from stix_assets.core.catalog import Catalog, CatalogBusyError
 from stix_assets.core.errors import PublishError
 from stix_assets.core.fits import atomic_path
-from stix_assets.core.publish.candidates import Candidate, PublishFilters, Selection
+from stix_assets.core.publish.candidates import Candidate, PublishFilters
 from stix_assets.core.publish.candidates import select_candidates as _select
 from stix_assets.core.publish.fitsedit import (
     EPHEMERIS_LEVELS,
@@ -34,25 +37,21 @@ from stix_assets.core.publish.fitsedit import (
     data_version,
     stage_delivery,
 )
-from stix_assets.core.publish.history import RESULT_CODES, PublishHistory, new_row_id
+from stix_assets.core.publish.history import REMOVED, RESULT_CODES, PublishHistory, new_row_id
 from stix_assets.core.publish.names import SoarName
+from stix_assets.core.publish.report import FileOutcome, PublishReport
 from stix_assets.core.publish.ridlut import RidLut
 from stix_assets.core.publish.rules import Decision, decide
 from stix_assets.core.publish.transfer import Target, TransferHooks, file_sha256
+from stix_assets.core.publish.verify import ChecksumError, verify_checksums, verify_delivered
 from stix_assets.core.spice import LoadedKernels
 
-__all__ = [
-    "FUTURE_LIMIT",
-    "FileOutcome",
-    "PublishConfig",
-    "PublishReport",
-    "publish_archive",
-]
+__all__ = ["FUTURE_LIMIT", "PublishConfig", "publish_archive"]
 
 logger = logging.getLogger(__name__)
 
 FUTURE_LIMIT = timedelta(days=7)
-_MAX_LISTED = 50
+_NO_KERNELS = "no SPICE kernels to refresh the ephemeris header"
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,69 +80,6 @@ class PublishConfig:
     supplement_report: Path | None = None
     dry_run: bool = False
     product_day: date | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class FileOutcome:
-    """What happened to one candidate.
-
-    ``report`` is PUBLISHED, MODIFIED, IGNORED, BLACKLISTED, ERROR, or SKIPPED (not decided,
-    offered again next run).
-    """
-
-    source: str
-    report: str
-    reason: str
-    name: str
-    delivered_name: str | None = None
-    version: int | None = None
-    data_version: str | None = None
-    supersedes: str | None = None
-
-    def as_dict(self) -> dict[str, Any]:
-        """Plain values."""
-        return {k: getattr(self, k) for k in self.__slots__}
-
-
-@dataclass(frozen=True, slots=True)
-class PublishReport:
-    """Result of `publish_archive`."""
-
-    outcomes: tuple[FileOutcome, ...]
-    selection: Selection
-    reconciled: tuple[str, ...] = ()
-    dry_run: bool = False
-
-    def counts(self) -> dict[str, int]:
-        """Outcomes per report group."""
-        return dict(Counter(o.report for o in self.outcomes))
-
-    def summary(self) -> str:
-        """STIXCore's mail subject counts: ``E<n> I<n> S<n> P<n>`` (I includes BLACKLISTED)."""
-        c = self.counts()
-        ignored = c.get("IGNORED", 0) + c.get("BLACKLISTED", 0)
-        return f"E{c.get('ERROR', 0)} I{ignored} S{c.get('MODIFIED', 0)} P{c.get('PUBLISHED', 0)}"
-
-    def of(self, *reports: str) -> list[FileOutcome]:
-        """Outcomes in the given groups."""
-        return [o for o in self.outcomes if o.report in reports]
-
-    def as_metadata(self) -> dict[str, object]:
-        """Plain values for Dagster metadata (lists cut to 50 entries)."""
-
-        def listed(*reports: str) -> list[dict[str, Any]]:
-            return [o.as_dict() for o in self.of(*reports)[:_MAX_LISTED]]
-
-        return {
-            "summary": self.summary(),
-            "counts": self.counts(),
-            "delivered": listed("PUBLISHED", "MODIFIED"),
-            "conflicted": listed("MODIFIED", "ERROR"),
-            "skipped": listed("IGNORED", "BLACKLISTED", "SKIPPED"),
-            "reconciled": list(self.reconciled),
-            "dry_run": self.dry_run,
-            **self.selection.as_metadata(),
-        }
 
 
 def _is_future(cand: Candidate, now: datetime) -> bool:
@@ -189,7 +125,7 @@ class _Run:
         self.scratch = scratch
         self.supplements: list[tuple[str, str, str]] = []
 
-    def row(self, cand: Candidate, d: Decision, dv: str) -> dict[str, Any]:
+    def row(self, cand: Candidate, d: Decision, dv: str | None) -> dict[str, Any]:
         return {
             "id": new_row_id(),
             "name": d.published.name,
@@ -233,6 +169,11 @@ class _Run:
         )
 
     def handle(self, cand: Candidate) -> FileOutcome:
+        if cand.name.is_fits:
+            try:
+                verify_checksums(cand.path, what="archive file")
+            except ChecksumError as err:
+                return self.refuse(cand, err)
         dv = data_version(cand.path)
         d = decide(
             cand.name,
@@ -244,6 +185,7 @@ class _Run:
         base = FileOutcome(
             cand.name.name, d.report, d.reason, d.published.name,
             d.delivered.name if d.delivered else None, d.published.version, dv, d.supersedes,
+            d.skip,
         )  # fmt: skip
         if self.config.dry_run:
             self.history.rows.append(self.row(cand, d, dv))
@@ -254,15 +196,38 @@ class _Run:
             return base
         edits = self.edits(cand, d, comment)
         if edits.refresh_ephemeris and self.kernels is None:
-            return FileOutcome(cand.name.name, "SKIPPED", "no SPICE kernels to refresh the ephemeris header", d.published.name)  # fmt: skip
-        staged = self.scratch / edits.filename
-        stage_delivery(cand.path, staged, edits, now=self.now, kernels=self.kernels)
+            return FileOutcome(cand.name.name, "SKIPPED", _NO_KERNELS, d.published.name, skip_reason=_NO_KERNELS)  # fmt: skip
+        staged = self.stage(cand, edits)
         if d.conflict_copy:
             return self.conflict_copy(cand, d, dv, staged, base)
-        self.deliver(cand, d, dv, staged)
+        failure = self.deliver(cand, d, dv, staged)
+        if failure is not None:
+            return FileOutcome(
+                cand.name.name, "ERROR", failure, d.published.name, base.delivered_name,
+                d.published.version, dv, d.supersedes,
+            )  # fmt: skip
         if d.supplement:
             self.supplements.append((edits.filename, d.base_file or "", comment or ""))
         return base
+
+    def refuse(self, cand: Candidate, err: ChecksumError) -> FileOutcome:
+        """Record and report an archive file that fails verification (nothing else happens)."""
+        logger.error("publish refused file=%s hdu=%s error=%s", cand.name.name, err.hdu, err)
+        complete = cand.name.complete()
+        decision = Decision("REFUSED", RESULT_CODES["REFUSED"], str(err), complete)
+        self.history.upsert(self.row(cand, decision, None))
+        return FileOutcome(cand.name.name, "REFUSED", str(err), complete.name)
+
+    def stage(self, cand: Candidate, edits: HeaderEdits) -> Path:
+        """The delivered copy in the scratch folder, verified (a failure is an ERROR row)."""
+        staged = self.scratch / edits.filename
+        stage_delivery(cand.path, staged, edits, now=self.now, kernels=self.kernels)
+        if cand.name.is_fits:
+            try:
+                verify_checksums(staged, what="staged copy")
+            except ChecksumError as err:
+                raise ProductFileError(f"staging broke the checksums: {err}") from err
+        return staged
 
     def conflict_copy(
         self, cand: Candidate, d: Decision, dv: str, staged: Path, base: FileOutcome
@@ -277,7 +242,8 @@ class _Run:
         logger.error("publish max supplement error file=%s copied_to=%s", cand.name.name, target)
         return base
 
-    def deliver(self, cand: Candidate, d: Decision, dv: str, staged: Path) -> None:
+    def deliver(self, cand: Candidate, d: Decision, dv: str, staged: Path) -> str | None:
+        """Transfer, verify the delivered copy, record; return why the delivered copy failed."""
         row = {
             **self.row(cand, d, dv),
             "state": "pending",
@@ -291,11 +257,41 @@ class _Run:
         except PublishError:
             self.history.delete(row["id"], what=f"pending row of {name} left for the next run")
             raise
+        try:
+            verify_delivered(
+                self.config.target, name, sha256=row["file_sha256"], is_fits=cand.name.is_fits
+            )
+        except ChecksumError as err:
+            return self.remove_delivered(row, err)
         self.history.upsert(
             {**row, "state": "done"},
             what=f"{name} was delivered; the next run records it (reconcile)",
         )
         logger.info("publish delivered file=%s as=%s result=%s", cand.name.name, name, d.report)
+        return None
+
+    def remove_delivered(self, row: dict[str, Any], err: ChecksumError) -> str:
+        """Remove a delivered copy that failed verification; keep its row as ``removed``.
+
+        Raises
+        ------
+        PublishError
+            If it cannot be removed (its row stays pending; reconcile reports it every run).
+        """
+        name, target = row["delivered_name"], self.config.target
+        logger.error("publish delivered copy failed verification file=%s error=%s", name, err)
+        try:
+            target.remove(name)
+        except PublishError as rm_err:
+            raise PublishError(
+                f"{err}; it could not be removed from {target.label}, remove it by hand"
+            ) from rm_err
+        reason = f"delivered copy failed verification and was removed from the target: {err}"
+        self.history.upsert(
+            {**row, "state": REMOVED, "result": RESULT_CODES["ERROR"], "reason": reason},
+            what=f"{name} was removed from the target; the next run rolls its row back",
+        )
+        return reason
 
 
 def _append_supplement_report(path: Path, rows: Sequence[tuple[str, str, str]]) -> None:
@@ -333,8 +329,14 @@ def publish_archive(
     Raises
     ------
     PublishError
-        If the history is locked (nothing delivered), the target is not writable, or a transfer
-        fails (that file is not recorded; files before it stay delivered and recorded).
+        If the history is locked (nothing delivered), the target is not writable, a transfer
+        fails (that file is not recorded; files before it stay delivered and recorded), or a
+        delivered copy failed verification and cannot be removed from the target.
+
+    Notes
+    -----
+    Per-file problems do not raise: a file failing its checksums is REFUSED, an unreadable file
+    or a delivered copy failing verification (removed again) is an ERROR in the report.
     """
     if now.tzinfo is None:
         raise ValueError("now must be timezone-aware")

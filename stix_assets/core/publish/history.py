@@ -15,6 +15,12 @@ Crash safety. A delivery is recorded before and after the transfer:
 target with the recorded sha256 becomes done; otherwise its ``.part`` leftover is removed and the
 row deleted, so the file is decided again. History and target therefore agree after any crash.
 
+Verification (issue 10). An archive file that fails its checksums gets a row with result
+``REFUSED`` (15): it is not offered again until it changes, and it is nobody's ESA-name neighbour
+(it never reached SOAR). A delivered copy that fails verification is removed from the target and
+its row becomes ``state='removed'`` (result ERROR): kept as a record, but not a decision, so the
+file is offered again next run.
+
 Every write happens now or fails (`write_publish_history` never spools): publishing never
 delivers without recording. A catalog locked by another process is a `PublishError`.
 """
@@ -36,6 +42,7 @@ from stix_assets.core.errors import PublishError
 from stix_assets.core.publish.transfer import Target
 
 __all__ = [
+    "REMOVED",
     "RESULT_CODES",
     "RESULT_NAMES",
     "PublishHistory",
@@ -45,9 +52,18 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-RESULT_CODES = {"PUBLISHED": 10, "IGNORED": 11, "MODIFIED": 12, "BLACKLISTED": 13, "ERROR": 14}
+RESULT_CODES = {
+    "PUBLISHED": 10,
+    "IGNORED": 11,
+    "MODIFIED": 12,
+    "BLACKLISTED": 13,
+    "ERROR": 14,
+    "REFUSED": 15,  # new: failed checksum verification, never staged or delivered
+}
 RESULT_NAMES = {v: k for k, v in RESULT_CODES.items()}
 DELIVERED = frozenset({10, 12})
+REMOVED = "removed"
+"""State of a row whose delivered copy failed verification and was removed from the target."""
 
 
 def new_row_id() -> str:
@@ -112,11 +128,11 @@ class PublishHistory:
 
     # ------------------------------------------------------------------ reads
     def decided(self) -> set[tuple[str, float]]:
-        """(source path, mtime) of every decided file state."""
+        """(source path, mtime) of every decided file state (a removed delivery is not one)."""
         return {
             (str(Path(r["path"]) / r["source_name"]), float(r["m_date"]))
             for r in self.rows
-            if r.get("source_name")
+            if r.get("source_name") and r["state"] != REMOVED
         }
 
     def imported_names(self) -> set[str]:
@@ -128,8 +144,17 @@ class PublishHistory:
         return [r for r in self.rows if r.get("identity") == identity]
 
     def by_esaname(self, esaname: str) -> list[dict[str, Any]]:
-        """Rows with this ESA name, oldest first."""
-        return sorted((r for r in self.rows if r["esaname"] == esaname), key=lambda r: r["p_date"])
+        """Rows with this ESA name, oldest first, without REFUSED rows and removed deliveries."""
+        return sorted(
+            (
+                r
+                for r in self.rows
+                if r["esaname"] == esaname
+                and r["result"] != RESULT_CODES["REFUSED"]
+                and r["state"] != REMOVED
+            ),
+            key=lambda r: r["p_date"],
+        )
 
     def delivered_names(self) -> set[str]:
         """Names at the target of done or pending deliveries."""

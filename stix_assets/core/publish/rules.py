@@ -32,7 +32,11 @@ MAX_SUPPLEMENTS = 2
 
 @dataclass(frozen=True, slots=True)
 class Decision:
-    """What to do with one candidate (`decide`)."""
+    """What to do with one candidate (`decide`).
+
+    ``skip`` is the short reason key of a decision not to deliver (IGNORED, BLACKLISTED), the
+    same for every file skipped for that reason (``reason`` may name the other file).
+    """
 
     report: str
     result: int
@@ -43,6 +47,7 @@ class Decision:
     base_file: str | None = None
     supplement: int | None = None
     conflict_copy: bool = False
+    skip: str | None = None
 
 
 def _lineage(
@@ -81,22 +86,24 @@ def decide(
     version, supersedes, same_as = _lineage(name, data_version, history)
     published = name.complete().with_version(version)
     if is_future:
-        return Decision("IGNORED", 11, "data start more than 7 days in the future", published)
+        why = "data start more than 7 days in the future"
+        return Decision("IGNORED", 11, why, published, skip=why)
     if {name.name, name.complete().name, published.name} & blacklist:
-        return Decision("BLACKLISTED", 13, "blacklisted", published)
+        return Decision("BLACKLISTED", 13, "blacklisted", published, skip="blacklisted")
     if same_as is not None:
-        return Decision("IGNORED", 11, f"same data already delivered as {same_as}", published)
+        why = f"same data already delivered as {same_as}"
+        return Decision("IGNORED", 11, why, published, skip="same data already delivered")
     identity = published.identity
     others = [r for r in history.by_esaname(published.esaname) if r.get("identity") != identity]
     if not others:
         return Decision("PUBLISHED", 10, "", published, published, supersedes)
     if not published.is_fits:
-        return Decision("IGNORED", 11, "same ESA name (not FITS)", published)
+        why = "same ESA name (not FITS)"
+        return Decision("IGNORED", 11, why, published, skip=why)
     same = [r for r in others if r.get("data_version") == data_version]
     if same:
-        return Decision(
-            "IGNORED", 11, f"re-requested data: same DATA as {same[0]['name']}", published
-        )
+        why = f"re-requested data: same DATA as {same[0]['name']}"
+        return Decision("IGNORED", 11, why, published, skip="re-requested data")
     n = sum(1 for r in others if r.get("modified_esaname")) + 1
     if n > MAX_SUPPLEMENTS:
         return Decision("ERROR", 11, "max supplement error", published, conflict_copy=True)

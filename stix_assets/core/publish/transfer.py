@@ -76,6 +76,14 @@ class Target(Protocol):
         """Remove a leftover ``.part`` file of ``name``."""
         ...
 
+    def remove(self, name: str) -> None:
+        """Remove the delivered ``name`` (a copy that failed verification); raise `PublishError`."""
+        ...
+
+    def local_file(self, name: str) -> Path | None:
+        """Path of ``name`` when the folder is on this machine, else None."""
+        ...
+
 
 def _part_name(name: str) -> str:
     return f".{name}{_PART}"
@@ -132,6 +140,18 @@ class LocalTarget:
     def remove_partial(self, name: str) -> None:
         """Remove ``.<name>.part`` if a crash left it."""
         (self.directory / _part_name(name)).unlink(missing_ok=True)
+
+    def remove(self, name: str) -> None:
+        """Remove the delivered ``name`` (absent: nothing to do)."""
+        try:
+            (self.directory / name).unlink(missing_ok=True)
+            _fsync_dir(self.directory)
+        except OSError as err:
+            raise PublishError(f"cannot remove {name} from {self.directory}: {err}") from err
+
+    def local_file(self, name: str) -> Path:
+        """``<directory>/<name>``."""
+        return self.directory / name
 
 
 def _fsync_dir(directory: Path) -> None:
@@ -207,6 +227,14 @@ class SshTarget:
     def remove_partial(self, name: str) -> None:
         """Remove a leftover ``.part`` file."""
         self._ssh(f"rm -f {self._path(_part_name(name))}")
+
+    def remove(self, name: str) -> None:
+        """Remove the delivered ``name`` (``rm -f``)."""
+        self._ssh(f"rm -f {self._path(name)}")
+
+    def local_file(self, name: str) -> None:
+        """None: the folder is on another host (the delivered copy is checked by sha256)."""
+        return None
 
 
 def make_target(directory: Path | str, host: str = "localhost") -> LocalTarget | SshTarget:
