@@ -16,6 +16,7 @@ from stix_assets.resources import StixSettings
 
 REPO = Path(__file__).resolve().parents[1]
 TM_RAW = dg.AssetKey(["tm", "raw"])
+IDB = dg.AssetKey(["idb", "versions"])
 
 
 def test_definitions_load():
@@ -68,7 +69,7 @@ def _snapshot() -> dict[str, tuple]:
 
 def test_asset_graph_snapshot():
     expected = {
-        "idb/versions": ("external", None, None),
+        "idb/versions": ("external", "DailyPartitionsDefinition", None),
         "tm/raw": ("ingest", "DynamicPartitionsDefinition", "tm-1"),
     }
     for p in PRODUCTS:
@@ -116,7 +117,17 @@ def test_lb_specs_follow_the_registry():
         assert node.parent_keys == {TM_RAW}
         mapping = graph.get_partition_mapping(node.key, TM_RAW)
         assert isinstance(mapping, dg.AllPartitionMapping)  # never an inferred identity
-    assert graph.get(TM_RAW).parent_keys == {dg.AssetKey(["idb", "versions"])}
+    assert graph.get(TM_RAW).parent_keys == {IDB}
+    assert isinstance(graph.get_partition_mapping(TM_RAW, IDB), dg.AllPartitionMapping)
+
+
+def test_l0_days_depend_on_the_idb_of_the_same_day():
+    graph = defs.resolve_asset_graph()
+    assert graph.get(IDB).is_observable
+    for p in L0_PRODUCTS:
+        key = dg.AssetKey(["l0", p.key])
+        assert IDB in graph.get(key).parent_keys
+        assert isinstance(graph.get_partition_mapping(key, IDB), dg.IdentityPartitionMapping)
 
 
 def test_partitions():

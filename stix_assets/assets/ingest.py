@@ -1,6 +1,8 @@
-"""The ingest group: ``tm/raw``, one partition per TM file, plus the external IDB asset."""
+"""The ingest group: ``tm/raw``, one partition per TM file, plus the observable IDB source."""
 
+import datetime as dt
 import hashlib
+from collections.abc import Mapping
 from pathlib import Path
 
 import dagster as dg
@@ -13,22 +15,47 @@ from stix_assets.assets._results import (
 )
 from stix_assets.core.catalog import Catalog
 from stix_assets.core.errors import StixError
+from stix_assets.core.idb.days import day_data_versions
 from stix_assets.core.ingest import TmIndex, index_tm_file
 from stix_assets.core.tmtc import TMFile
-from stix_assets.partitions import tm_files
+from stix_assets.partitions import scet_day_key, scet_day_range, scet_days, tm_files
 from stix_assets.resources import StixSettings
 
-__all__ = ["IDB_VERSIONS_KEY", "idb_versions", "tm_raw"]
+__all__ = ["IDB_VERSIONS_KEY", "idb_version_observations", "idb_versions", "tm_raw"]
 
 IDB_VERSIONS_KEY = dg.AssetKey(["idb", "versions"])
 
-idb_versions = dg.AssetSpec(
-    IDB_VERSIONS_KEY,
+
+@dg.observable_source_asset(
+    key=IDB_VERSIONS_KEY,
     group_name="external",
-    kinds={"sqlite"},
-    owners=["team:stix"],
-    description="Installed IDB versions and the version history that says which applies when.",
+    partitions_def=scet_days,
+    tags={"dagster/kind/sqlite": ""},
+    description=(
+        "Installed IDB versions and the version history that says which applies when. One "
+        "partition per SCET day; its data version is the IDB version(s) used that day with the "
+        "file's sha256 (`stix_assets.core.idb.days`), so a new IDB makes only its days' L0 stale. "
+        "`stix-assets idb add` records the changed days; observing here records every day."
+    ),
 )
+def idb_versions(stix: StixSettings) -> dg.DataVersionsByPartition:
+    """Observe the IDB data version of every existing SCET day."""
+    first, last = scet_day_range(dt.datetime.now(dt.UTC))
+    versions = day_data_versions(stix.idb_store(), first, last)
+    return dg.DataVersionsByPartition({scet_day_key(d): v for d, v in versions.items()})
+
+
+def idb_version_observations(versions: Mapping[dt.date, str]) -> list[dg.AssetObservation]:
+    """Runless observations of ``idb/versions`` for the given SCET days (what ``idb add`` records)."""
+    return [
+        dg.AssetObservation(
+            IDB_VERSIONS_KEY,
+            partition=scet_day_key(d),
+            tags={"dagster/data_version": v},
+            metadata={"idb_versions": v},
+        )
+        for d, v in sorted(versions.items())
+    ]
 
 
 def _unreadable_tm(path: Path) -> TMFile:
@@ -58,7 +85,8 @@ def _index_and_record(name: str, stix: StixSettings, catalog: Catalog) -> TmInde
     kinds={"xml", "python"},
     owners=["team:stix"],
     code_version=TM_CODE_VERSION,
-    deps=[idb_versions],
+    # lineage only: a TM file is indexed with the IDBs of the days its packets fall in
+    deps=[dg.AssetDep(IDB_VERSIONS_KEY, partition_mapping=dg.AllPartitionMapping())],
     pool=CATALOG_POOL,
 )
 def tm_raw(context: dg.AssetExecutionContext, stix: StixSettings) -> dg.MaterializeResult:

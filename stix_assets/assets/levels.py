@@ -27,6 +27,7 @@ from stix_assets.assets._results import (
     level_results,
     product_key_of,
 )
+from stix_assets.assets.ingest import IDB_VERSIONS_KEY
 from stix_assets.core.levels import INPUT_WINDOWS, build_level_day, products_at
 from stix_assets.core.plots import markdown_image, plot_product
 from stix_assets.core.products.l2 import CAL_PROCESSING_VERSION
@@ -123,9 +124,15 @@ def _l0_spec(product: ProductSpec) -> dg.AssetSpec:
         owners=["team:stix"],
         tags={"level": "L0", "product_type": product.type},
         code_version=l0_code_version(product.processing_version),
-        deps=[dg.AssetDep(lb_asset_key(product.key), partition_mapping=window)],
+        deps=[
+            dg.AssetDep(lb_asset_key(product.key), partition_mapping=window),
+            # the IDB of each SCET day: a new IDB makes exactly its days stale
+            dg.AssetDep(IDB_VERSIONS_KEY, partition_mapping=dg.IdentityPartitionMapping()),
+        ],
         skippable=True,
-        automation_condition=follows_upstream_days(),
+        automation_condition=follows_upstream_days().ignore(
+            dg.AssetSelection.assets(IDB_VERSIONS_KEY)
+        ),
     )
 
 

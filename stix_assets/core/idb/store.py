@@ -154,6 +154,12 @@ class IdbStore:
             f"forced IDB version {value!r} is neither a version under {self.root} nor an IDB file"
         )
 
+    def installed_path(self, version: str) -> Path:
+        """Return the file used for a version label (the forced file when a version is forced)."""
+        if self._forced is not None:
+            return self._forced[1]
+        return self.root / version / _SQLITE_NAME
+
     # -- per packet choice -----------------------------------------------------------------
     def history_version_for(self, scet_coarse: int, scet_fine: int) -> str | None:
         """Return what the history names for one SCET time (``None`` outside every interval)."""
