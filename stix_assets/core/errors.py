@@ -153,13 +153,11 @@ class DiskFullError(ArchiveWriteError):
         free_bytes: int | None,
         reason: str = "disk full (ENOSPC)",
     ) -> None:
-        where = os.path.dirname(os.fspath(path)) or "."
-        free = "unknown space" if free_bytes is None else _bytes_text(free_bytes)
+        free = "free space unknown" if free_bytes is None else f"{_bytes_text(free_bytes)} free"
         super().__init__(
             reason,
             path=path,
-            message=f"{reason}: cannot write {os.path.basename(os.fspath(path))}, "
-            f"{free} free in {where}",
+            message=f"{reason}: cannot write {os.path.basename(os.fspath(path))}, {free}",
         )
         self.free_bytes = free_bytes
 

@@ -71,7 +71,11 @@ def _files(folder):
 @pytest.mark.parametrize(
     ("code", "error", "match"),
     [
-        (errno.ENOSPC, DiskFullError, r"disk full \(ENOSPC\): cannot write x\.fits, .* free in "),
+        (
+            errno.ENOSPC,
+            DiskFullError,
+            r"disk full \(ENOSPC\): cannot write x\.fits, .* free \(path=",
+        ),
         (errno.EDQUOT, DiskFullError, r"disk quota exceeded \(EDQUOT\)"),
         (errno.EROFS, ArchiveReadOnlyError, r"read-only file system \(EROFS\)"),
     ],
