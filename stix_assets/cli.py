@@ -254,8 +254,8 @@ def _check_archive(args: argparse.Namespace) -> None:
     Raises ``ArchiveWriteError`` (missing parent folder, read-only, permission, full) or a
     ``CatalogError`` (locked, unreadable, unwritable).
     """
-    from stix_assets.core.atomic import check_writable_folder
     from stix_assets.core.catalog import Catalog
+    from stix_assets.core.filesystem import check_writable_folder
 
     check_writable_folder(args.archive)
     Catalog(args.catalog or args.archive / _CATALOG_NAME, archive_root=args.archive).check()

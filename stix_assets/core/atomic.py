@@ -14,10 +14,9 @@ renames them all, and keeps the files they replace (as hard links) until the blo
 a failure after the renames (the catalog cannot record them) puts the previous files back. The
 active group is a context variable, declared here and reset when its block ends (STYLE 1.8).
 
-A write that fails because of the file system raises an `ArchiveWriteError` naming the file:
-`DiskFullError` (``ENOSPC``, ``EDQUOT``, with the space left), `ArchiveReadOnlyError` (``EROFS``),
-or the plain class for a missing folder or a denied permission. `check_writable_folder` makes the
-same diagnosis up front, before a run does any work.
+A write that fails because of the file system raises an `ArchiveWriteError` naming the file
+(`stix_assets.core.filesystem.write_error`): `DiskFullError`, `ArchiveReadOnlyError`, or the plain
+class for a missing folder or a denied permission.
 """
 
 import contextlib
@@ -35,18 +34,14 @@ from collections.abc import Iterator
 from pathlib import Path
 from types import TracebackType
 
-from stix_assets.core.errors import ArchiveReadOnlyError, ArchiveWriteError, DiskFullError
+from stix_assets.core.filesystem import write_error
 
 __all__ = [
     "TMP_PREFIX",
     "StagedWrites",
     "atomic_path",
-    "check_writable_folder",
-    "free_bytes",
-    "is_disk_full",
     "locked_folder",
     "remove_stale_temporaries",
-    "write_error",
 ]
 
 logger = logging.getLogger(__name__)
@@ -56,12 +51,6 @@ TMP_PREFIX = ".tmp-"
 
 # errors no read can give: when the body of `atomic_path` raises one, it was writing
 _WRITE_ONLY_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS})
-_REASONS = {
-    errno.EACCES: "permission denied (EACCES)",
-    errno.EPERM: "operation not permitted (EPERM)",
-    errno.ENOENT: "folder missing (ENOENT)",
-    errno.ENOTDIR: "not a folder (ENOTDIR)",
-}
 
 _ACTIVE: contextvars.ContextVar["StagedWrites | None"] = contextvars.ContextVar(
     "stix_assets_staged_writes", default=None
@@ -75,95 +64,6 @@ def _host() -> str:
 
 def _temporary_name(target: Path) -> str:
     return f"{TMP_PREFIX}{target.name}.{_host()}.{os.getpid()}."
-
-
-# -- diagnosis ---------------------------------------------------------------------------------
-def free_bytes(folder: Path | str) -> int | None:
-    """Space left to this process on the file system of ``folder`` (or its nearest ancestor).
-
-    Root may use the blocks reserved for it, so for root this is the free space, else the space
-    available to unprivileged users. ``None`` if it cannot be found out.
-    """
-    folder = Path(folder)
-    for candidate in (folder, *folder.parents):
-        try:
-            st = os.statvfs(candidate)
-        except OSError:
-            continue
-        blocks = st.f_bfree if os.geteuid() == 0 else st.f_bavail
-        return blocks * st.f_frsize
-    return None
-
-
-def write_error(err: OSError, path: Path | str) -> ArchiveWriteError:
-    """The `ArchiveWriteError` for an `OSError` met while writing ``path``.
-
-    ``ENOSPC``/``EDQUOT`` give `DiskFullError` (with the space left), ``EROFS``
-    `ArchiveReadOnlyError`, anything else the plain class with the reason in words.
-    """
-    if err.errno == errno.ENOSPC:
-        return DiskFullError(path=path, free_bytes=free_bytes(Path(path).parent))
-    if err.errno == errno.EDQUOT:
-        return DiskFullError(
-            path=path,
-            free_bytes=free_bytes(Path(path).parent),
-            reason="disk quota exceeded (EDQUOT)",
-        )
-    if err.errno == errno.EROFS:
-        return ArchiveReadOnlyError(path=path)
-    reason = _REASONS.get(err.errno or -1) or (err.strerror or str(err)).splitlines()[0]
-    return ArchiveWriteError(reason, path=path)
-
-
-def is_disk_full(folder: Path | str, *, needed_bytes: int) -> bool:
-    """Whether less than ``needed_bytes`` is left on the file system of ``folder``.
-
-    For a failed write that names no ``errno`` (CFITSIO reports a full disk as status 106/107,
-    "error writing to FITS file" / "tried to move past end of file"): if the file would not
-    have fitted, the disk was full.
-    """
-    free = free_bytes(folder)
-    return free is not None and free < needed_bytes
-
-
-def check_writable_folder(folder: Path | str) -> Path:
-    """Make sure ``folder`` exists (or can be made, below an existing parent) and takes files.
-
-    A probe file is created and removed, since permission bits do not tell (root ignores them;
-    a read-only mount does not).
-
-    Returns
-    -------
-    The folder, absolute.
-
-    Raises
-    ------
-    ArchiveWriteError
-        With the reason: the parent folder is missing, ``folder`` is not a folder, permission
-        denied; `ArchiveReadOnlyError` on a read-only file system; `DiskFullError` when not
-        even an empty file can be made.
-    """
-    folder = Path(os.path.abspath(folder))
-    if folder.exists() and not folder.is_dir():
-        raise ArchiveWriteError("not a folder", path=folder)
-    if not folder.exists():
-        if not folder.parent.is_dir():
-            raise ArchiveWriteError(
-                f"missing, and its parent folder {folder.parent} does not exist", path=folder
-            )
-        try:
-            folder.mkdir(exist_ok=True)
-        except OSError as err:
-            raise write_error(err, folder) from err
-    try:
-        fd, probe = tempfile.mkstemp(
-            prefix=f"{TMP_PREFIX}probe.{_host()}.{os.getpid()}.", dir=folder
-        )
-        os.close(fd)
-        os.unlink(probe)
-    except OSError as err:
-        raise write_error(err, folder) from err
-    return folder
 
 
 # -- one file ----------------------------------------------------------------------------------

@@ -37,13 +37,9 @@ import numpy as np
 from astropy.io import fits
 from numpy.typing import NDArray
 
-from stix_assets.core.atomic import (
-    atomic_path,
-    free_bytes,
-    is_disk_full,
-    remove_stale_temporaries,
-)
+from stix_assets.core.atomic import atomic_path, remove_stale_temporaries
 from stix_assets.core.errors import DiskFullError
+from stix_assets.core.filesystem import free_bytes, is_disk_full
 
 __all__ = [
     "Card",

@@ -12,11 +12,11 @@ from stix_assets.core.atomic import (
     TMP_PREFIX,
     StagedWrites,
     atomic_path,
-    check_writable_folder,
     locked_folder,
     remove_stale_temporaries,
 )
 from stix_assets.core.errors import ArchiveReadOnlyError, ArchiveWriteError, DiskFullError
+from stix_assets.core.filesystem import check_writable_folder
 from stix_assets.core.fits import TableHdu, write_fits
 
 

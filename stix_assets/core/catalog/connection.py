@@ -30,7 +30,6 @@ import json
 import logging
 import os
 import random
-import re
 import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping
@@ -39,24 +38,20 @@ from typing import Any, TypeVar
 
 import duckdb
 
-from stix_assets.core.atomic import check_writable_folder, write_error
 from stix_assets.core.catalog.base import (
     CatalogBusyError,
     OpHandler,
     WriteOutcome,
     utc_now_naive,
 )
+from stix_assets.core.catalog.faults import catalog_error, holder_pid, is_busy, is_write_failure
 from stix_assets.core.catalog.migrate import migrate, upgrade_manifest_ops
 from stix_assets.core.catalog.paths import ArchivePaths
 from stix_assets.core.catalog.schema import SCHEMA_VERSION, create_tables, schema_version
-from stix_assets.core.errors import (
-    ArchiveWriteError,
-    CatalogError,
-    CatalogUnreadableError,
-    CatalogWriteError,
-)
+from stix_assets.core.errors import ArchiveWriteError, CatalogError, CatalogWriteError
+from stix_assets.core.filesystem import check_writable_folder
 
-__all__ = ["CatalogFile", "catalog_error"]
+__all__ = ["CatalogFile"]
 
 logger = logging.getLogger(__name__)
 
@@ -75,55 +70,6 @@ _UNAPPLICABLE = (
     TypeError,
     ValueError,
 )
-
-
-# what DuckDB says when the file system refuses a write, and our words for it
-_WRITE_FAILURES = (
-    ("No space left on device", "disk full (ENOSPC)"),
-    ("Disk quota exceeded", "disk quota exceeded (EDQUOT)"),
-    ("Read-only file system", "read-only file system (EROFS)"),
-    ("Permission denied", "permission denied (EACCES)"),
-)
-_NOT_A_DATABASE = "not a valid DuckDB database"
-_HOLDER_PID = re.compile(r"\(PID (\d+)\)")
-
-
-def _is_busy(err: duckdb.Error) -> bool:
-    """Lock held by another process, or this process has the file open with other settings."""
-    text = str(err)
-    return "Could not set lock" in text or "different configuration" in text
-
-
-def _holder_pid(err: duckdb.Error) -> int | None:
-    """The process DuckDB names as the holder of the lock, if any."""
-    found = _HOLDER_PID.search(str(err))
-    return int(found.group(1)) if found else None
-
-
-def _is_write_failure(err: duckdb.Error) -> bool:
-    """A failed commit or write because of the file system (not a transaction conflict)."""
-    text = str(err)
-    return any(marker in text for marker, _ in _WRITE_FAILURES) or "Could not write" in text
-
-
-def catalog_error(err: Exception, path: Path) -> CatalogError:
-    """The catalog error that names a DuckDB or OS failure on the catalog file ``path``."""
-    if isinstance(err, OSError):
-        return CatalogWriteError(write_error(err, path).reason, path=err.filename or path)
-    text = str(err)
-    for marker, reason in _WRITE_FAILURES:
-        if marker in text:
-            return CatalogWriteError(reason, path=path)
-    if _NOT_A_DATABASE in text:
-        return CatalogUnreadableError(
-            "not a DuckDB database file (corrupt, or another kind of file)", path=path
-        )
-    detail = text.splitlines()[0] if text else type(err).__name__
-    for prefix in ("IO Error: ", "FATAL Error: ", "TransactionContext Error: "):
-        detail = detail.removeprefix(prefix)
-    if isinstance(err, duckdb.TransactionException) or "Could not write" in text:
-        return CatalogWriteError(detail, path=path)
-    return CatalogUnreadableError(detail, path=path)
 
 
 class CatalogFile:
@@ -223,18 +169,32 @@ class CatalogFile:
         ------
         CatalogBusyError
             If another process holds the write lock for longer than ``timeout_s``.
+        CatalogError
+            If the file cannot be read (`CatalogUnreadableError`) or, when missing or of an
+            older schema, not written (`CatalogWriteError`).
         """
         if not self.path.exists():
             self._write([])
         timeout = self.read_timeout_s if timeout_s is None else timeout_s
         conn = self._open_readonly(timeout)
         if not self._schema_current:
-            if schema_version(conn) < SCHEMA_VERSION:
+            current = self._is_current(conn)
+            if not current:
                 conn.close()
                 self._write([])  # migrates, unless another process holds the lock
                 conn = self._open_readonly(timeout)
-            self._schema_current = schema_version(conn) >= SCHEMA_VERSION
+                current = self._is_current(conn)
+            self._schema_current = current
         return conn
+
+    def _is_current(self, conn: duckdb.DuckDBPyConnection) -> bool:
+        """Whether the file has the current schema (closes ``conn`` if it cannot be read)."""
+        try:
+            with self._failures_named():
+                return schema_version(conn) >= SCHEMA_VERSION
+        except CatalogError:
+            conn.close()
+            raise
 
     def _open_readonly(self, timeout_s: float) -> duckdb.DuckDBPyConnection:
         conn, waited = self._connect(read_only=True, timeout_s=timeout_s)
@@ -264,7 +224,7 @@ class CatalogFile:
         except (duckdb.IOException, duckdb.FatalException) as err:
             raise catalog_error(err, self.path) from err
         except duckdb.TransactionException as err:
-            if not _is_write_failure(err):
+            if not is_write_failure(err):
                 raise
             raise catalog_error(err, self.path) from err
 
@@ -295,7 +255,7 @@ class CatalogFile:
                 if ops:
                     self._apply_in_transaction(conn, ops)
             except duckdb.TransactionException as err:
-                if _is_write_failure(err):
+                if is_write_failure(err):
                     raise  # the file system refused the commit: no conflict to wait out
                 # only threads of this process share the open database; retry like a lock
                 logger.debug("catalog transaction conflict db=%s error=%s", self.path.name, err)
@@ -395,9 +355,9 @@ class CatalogFile:
             try:
                 return duckdb.connect(str(self.path), read_only=read_only), time.monotonic() - start
             except (duckdb.IOException, duckdb.ConnectionException) as err:
-                if not _is_busy(err):
+                if not is_busy(err):
                     raise catalog_error(err, self.path) from err
-                self._holder_pid = _holder_pid(err)
+                self._holder_pid = holder_pid(err)
                 waited = time.monotonic() - start
                 if waited + delay > timeout_s:
                     return None, waited

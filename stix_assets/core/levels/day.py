@@ -29,9 +29,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from stix_assets.core.atomic import StagedWrites, write_error
+from stix_assets.core.atomic import StagedWrites
 from stix_assets.core.catalog import Catalog
 from stix_assets.core.errors import TMFileError
+from stix_assets.core.filesystem import write_error
 from stix_assets.core.fits import remove_stale_temporaries
 from stix_assets.core.idb import IdbStore
 from stix_assets.core.ingest import TmIndex, index_tm_file
