@@ -7,7 +7,10 @@ asset partitions on the configured instance (``DAGSTER_HOME``) instead.
 
 Exit status: 0 when the run completed (quarantined packets and, with ``--continue-on-error``,
 unreadable files are reported in the summary), 1 when processing stopped on an error, 2 for bad
-arguments or a level that is not implemented yet.
+arguments or a level that is not implemented yet. An error ends the run with one line on stderr,
+``stix-assets: error: <ErrorType>: <what, with the file>``, never a traceback: a missing,
+read-only or full archive, a locked, unreadable or unwritable catalog. ``process`` checks the
+archive folder and the catalog before it reads any TM file.
 """
 
 import argparse
@@ -117,6 +120,8 @@ def _configure_logging(level: str, log_file: Path | None) -> None:
     fmt = logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
     handler: logging.Handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(fmt)
+    # the error that ends a run is printed once, as the "stix-assets: error:" line
+    handler.addFilter(lambda record: getattr(record, "console", True))
     # the handler keeps the level even when Dagster's managed loggers raise the logger's own
     handler.setLevel(level)
     root.addHandler(handler)
@@ -196,7 +201,6 @@ def _run_direct(args: argparse.Namespace, paths: list[Path], created: dt.datetim
     from stix_assets.core.progress import Progress
 
     store = IdbStore(args.idb_dir, force_version=args.idb_version)
-    args.archive.mkdir(parents=True, exist_ok=True)
     catalog = Catalog(args.catalog or args.archive / _CATALOG_NAME, archive_root=args.archive)
     # a bar on a terminal (stderr), [i/n] lines otherwise; never on stdout under --json
     progress = Progress(lines=sys.stderr if args.json else sys.stdout, quiet=args.quiet)
@@ -252,6 +256,19 @@ def _run_dagster(args: argparse.Namespace, paths: list[Path]) -> int:
     return 0 if summary.success else 1
 
 
+def _check_archive(args: argparse.Namespace) -> None:
+    """Before any work: the archive exists or can be made, takes files, and its catalog opens.
+
+    Raises ``ArchiveWriteError`` (missing parent folder, read-only, permission, full) or a
+    ``CatalogError`` (locked, unreadable, unwritable).
+    """
+    from stix_assets.core.catalog import Catalog
+    from stix_assets.core.filesystem import check_writable_folder
+
+    check_writable_folder(args.archive)
+    Catalog(args.catalog or args.archive / _CATALOG_NAME, archive_root=args.archive).check()
+
+
 def _process(args: argparse.Namespace) -> int:
     nothing = _check_levels(args.start_level, args.end_level)
     if nothing:
@@ -274,6 +291,7 @@ def _process(args: argparse.Namespace) -> int:
             f"--end-level {args.end_level} needs --spice-dir (a SOC kernel tree with mk/, sclk/, "
             "lsk/, spk/ ...; the latest flown and predicted meta-kernels are loaded)"
         )
+    _check_archive(args)
     if args.clean:
         from stix_assets.core.catalog import Catalog
         from stix_assets.core.process import clean_archive
@@ -313,8 +331,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"stix-assets: error: {err}", file=sys.stderr)
         return 2
     except StixError as err:
-        logger.error("run stopped error=%s", err)
-        print(f"stix-assets: stopped: {type(err).__name__}: {err}", file=sys.stderr)
+        logger.error("run stopped error=%s", err, extra={"console": False})  # log file only
+        print(f"stix-assets: error: {type(err).__name__}: {err}", file=sys.stderr)
         return 1
 
 

@@ -109,3 +109,52 @@ def ssh_localhost(tmp_path):
     proc.kill()
     proc.wait()
     proc.stderr.close()
+
+
+class Mounts:
+    """Small tmpfs file systems for fault tests (a full disk, a read-only archive); root only."""
+
+    def __init__(self, base: Path) -> None:
+        self._base = base
+        self._mounted: list[Path] = []
+
+    def tmpfs(self, size_kib: int, name: str = "tmpfs") -> Path:
+        """Mount a tmpfs of ``size_kib`` KiB at ``<tmp_path>/<name>``; skip if not permitted."""
+        import subprocess
+
+        target = self._base / name
+        target.mkdir()
+        try:
+            proc = subprocess.run(
+                ["mount", "-t", "tmpfs", "-o", f"size={size_kib}k", "tmpfs", str(target)],
+                capture_output=True,
+                text=True,
+                check=False,
+            )
+        except FileNotFoundError:
+            pytest.skip("no mount command: a tmpfs is needed to fill a disk for real")
+        if proc.returncode != 0:
+            pytest.skip(f"cannot mount a tmpfs (root and mount permission needed): {proc.stderr}")
+        self._mounted.append(target)
+        return target
+
+    def remount(self, target: Path, mode: str) -> None:
+        """Remount a tmpfs of this fixture ``"ro"`` or ``"rw"``."""
+        import subprocess
+
+        subprocess.run(["mount", "-o", f"remount,{mode}", str(target)], check=True)
+
+    def unmount_all(self) -> None:
+        import subprocess
+
+        for target in reversed(self._mounted):
+            subprocess.run(["umount", "-l", str(target)], check=False)
+        self._mounted.clear()
+
+
+@pytest.fixture
+def mounts(tmp_path):
+    """`Mounts` under ``tmp_path``; every tmpfs is unmounted after the test."""
+    m = Mounts(tmp_path)
+    yield m
+    m.unmount_all()

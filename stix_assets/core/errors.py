@@ -5,9 +5,17 @@ catalog and in materialization metadata; ``str()`` renders them as ``key=value``
 """
 
 import logging
+import os
 import warnings
 
 __all__ = [
+    "ArchiveReadOnlyError",
+    "ArchiveWriteError",
+    "CatalogBusyError",
+    "CatalogError",
+    "CatalogUnreadableError",
+    "CatalogWriteError",
+    "DiskFullError",
     "IDBVersionError",
     "PacketDecodeError",
     "ProductBuildError",
@@ -102,6 +110,127 @@ class ProductBuildError(StixError):
 
 class PublishError(StixError):
     """A SOAR delivery step failed."""
+
+
+class ArchiveWriteError(StixError):
+    """A file of the archive cannot be written: missing folder, no permission, read-only, full.
+
+    Attributes
+    ----------
+    path : the file or folder that could not be written
+    reason : what went wrong, in words (``"permission denied (EACCES)"``)
+    """
+
+    def __init__(self, reason: str, *, path: str | os.PathLike[str], message: str = "") -> None:
+        super().__init__(message or f"cannot write the archive: {reason}")
+        self.path = str(path)
+        self.reason = reason
+
+    def _fields(self) -> dict[str, object]:
+        return {"path": self.path}
+
+
+class ArchiveReadOnlyError(ArchiveWriteError):
+    """The archive sits on a read-only file system (``EROFS``)."""
+
+    def __init__(self, *, path: str | os.PathLike[str]) -> None:
+        super().__init__("read-only file system (EROFS)", path=path)
+
+
+class DiskFullError(ArchiveWriteError):
+    """No space left on the archive's file system (``ENOSPC``, or a quota: ``EDQUOT``).
+
+    Attributes
+    ----------
+    path : the file being written
+    free_bytes : space left on its file system after the failure (``None`` if unknown)
+    """
+
+    def __init__(
+        self,
+        *,
+        path: str | os.PathLike[str],
+        free_bytes: int | None,
+        reason: str = "disk full (ENOSPC)",
+    ) -> None:
+        free = "free space unknown" if free_bytes is None else f"{_bytes_text(free_bytes)} free"
+        super().__init__(
+            reason,
+            path=path,
+            message=f"{reason}: cannot write {os.path.basename(os.fspath(path))}, {free}",
+        )
+        self.free_bytes = free_bytes
+
+    def _fields(self) -> dict[str, object]:
+        return {"path": self.path, "free_bytes": self.free_bytes}
+
+
+def _bytes_text(n: int) -> str:
+    """``1536`` -> ``'1.5 KiB'`` (binary units)."""
+    size, unit = float(n), "B"
+    for larger in ("KiB", "MiB", "GiB"):
+        if size < 1024:
+            break
+        size, unit = size / 1024, larger
+    return f"{n} B" if unit == "B" else f"{size:.1f} {unit}"
+
+
+class CatalogError(StixError):
+    """The catalog file cannot be used.
+
+    Attributes
+    ----------
+    path : the catalog file (or its spool folder)
+    reason : what went wrong, in words
+    """
+
+    def __init__(self, reason: str, *, path: str | os.PathLike[str], message: str = "") -> None:
+        super().__init__(message or f"catalog cannot be used: {reason}")
+        self.path = str(path)
+        self.reason = reason
+
+    def _fields(self) -> dict[str, object]:
+        return {"path": self.path}
+
+
+class CatalogBusyError(CatalogError):
+    """The catalog file stayed locked by another process for longer than the timeout.
+
+    Attributes
+    ----------
+    waited_s : how long the lock was waited for (s)
+    holder_pid : the process holding the lock, when DuckDB names it
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        path: str | os.PathLike[str],
+        waited_s: float,
+        holder_pid: int | None = None,
+    ) -> None:
+        holder = "" if holder_pid is None else f" (held by PID {holder_pid})"
+        super().__init__("locked", path=path, message=f"{message}{holder}")
+        self.waited_s = waited_s
+        self.holder_pid = holder_pid
+
+    def _fields(self) -> dict[str, object]:
+        return {"path": self.path, "waited_s": round(self.waited_s, 3)}
+
+
+class CatalogUnreadableError(CatalogError):
+    """The catalog file is not a DuckDB database this version can read (corrupt, foreign, newer)."""
+
+    def __init__(self, reason: str, *, path: str | os.PathLike[str]) -> None:
+        super().__init__(reason, path=path, message=f"catalog unreadable: {reason}")
+
+
+class CatalogWriteError(CatalogError):
+    """The catalog file (or its spool) cannot be written: read-only, no permission, disk full."""
+
+    def __init__(self, reason: str, *, path: str | os.PathLike[str]) -> None:
+        super().__init__(reason, path=path, message=f"catalog cannot be written: {reason}")
 
 
 class StixWarning(Warning):

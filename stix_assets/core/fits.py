@@ -20,7 +20,10 @@ comment the caller chooses. Same inputs and the same comment give byte-identical
 
 Every write goes to a temporary file in the target directory, is flushed to disk and then
 renamed over the target with `os.replace`: a reader sees the old file or the new one, never half
-of one, and a crash leaves at most a ``.tmp`` file (never under the final name).
+of one, and a crash leaves at most a ``.tmp`` file (never under the final name). Inside a
+`stix_assets.core.atomic.StagedWrites` block the rename waits for the block's commit (the files of
+a level-day are renamed together). A full disk raises `DiskFullError`, also where CFITSIO only
+says "tried to move past end of file".
 """
 
 import hashlib
@@ -35,6 +38,8 @@ from astropy.io import fits
 from numpy.typing import NDArray
 
 from stix_assets.core.atomic import atomic_path, remove_stale_temporaries
+from stix_assets.core.errors import DiskFullError
+from stix_assets.core.filesystem import free_bytes, is_disk_full
 
 __all__ = [
     "Card",
@@ -111,13 +116,28 @@ def write_fits(
     -------
     str
         Hex sha256 of the bytes written.
+
+    Raises
+    ------
+    ArchiveWriteError
+        If the file system refuses the file: `DiskFullError` (also when CFITSIO reports a full
+        disk as a failed write), `ArchiveReadOnlyError`, or a missing folder or permission.
     """
     path = Path(path)
     with atomic_path(path) as tmp:
-        tmp.write_bytes(_primary_bytes(primary, checksum_comment))
-        with fitsio.FITS(str(tmp), "rw") as f:
-            for table in tables:
-                _append_table(f, table, checksum_comment)
+        head = _primary_bytes(primary, checksum_comment)
+        tmp.write_bytes(head)
+        try:
+            with fitsio.FITS(str(tmp), "rw") as f:
+                for table in tables:
+                    _append_table(f, table, checksum_comment)
+        except OSError as err:
+            # CFITSIO names no errno: a full disk is status 106/107 ("error writing to FITS
+            # file", "tried to move past end of file"); tell it by the space left
+            needed = len(head) + sum(t.data.nbytes + 2 * _BLOCK for t in tables)
+            if err.errno is None and is_disk_full(tmp.parent, needed_bytes=needed):
+                raise DiskFullError(path=path, free_bytes=free_bytes(tmp.parent)) from err
+            raise
         raw = bytearray(tmp.read_bytes())
         _fill_checksums(raw)
         tmp.write_bytes(bytes(raw))

@@ -1,5 +1,8 @@
 """Pieces every catalog module shares: the busy error, the outcome of a write, SQL helpers.
 
+`CatalogBusyError` lives in `stix_assets.core.errors` with the other catalog errors and is
+re-exported here.
+
 An *op* is one JSON-able dict (``{"op": name, "at": iso time, ...}``); a write is a list of ops,
 applied in one transaction directly or later from a spool manifest by an `OpHandler`.
 """
@@ -12,7 +15,7 @@ from typing import Any
 
 import duckdb
 
-from stix_assets.core.errors import StixError
+from stix_assets.core.errors import CatalogBusyError
 
 __all__ = [
     "CHUNK_ROWS",
@@ -30,18 +33,6 @@ CHUNK_ROWS = 500
 
 OpHandler = Callable[[duckdb.DuckDBPyConnection, dict[str, Any]], None]
 """Applies one op inside the caller's transaction."""
-
-
-class CatalogBusyError(StixError):
-    """The catalog file stayed locked by another process for longer than the timeout."""
-
-    def __init__(self, message: str, *, path: str, waited_s: float) -> None:
-        super().__init__(message)
-        self.path = path
-        self.waited_s = waited_s
-
-    def _fields(self) -> dict[str, object]:
-        return {"path": self.path, "waited_s": round(self.waited_s, 3)}
 
 
 @dataclass(frozen=True, slots=True)

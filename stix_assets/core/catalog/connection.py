@@ -15,17 +15,24 @@ with ``IOException: Could not set lock on file``. Dagster runs several processes
 Readers retry the same way and then raise `CatalogBusyError`; spooled writes become visible once a
 writer (or `CatalogFile.flush_spool`) has ingested them.
 
+Every other failure of the file is named, with the file: `CatalogUnreadableError` for a file
+DuckDB cannot read (not a DuckDB database, truncated, corrupt blocks, a newer storage version),
+`CatalogWriteError` for one it cannot write (read-only file system, permission, disk full: also
+when DuckDB reports it as a failed commit, which is not retried like a write conflict). A spool
+manifest that cannot be written leaves no temporary file.
+
 The first write of a process to a file of an older schema migrates it (`migrate`); a reader that
 finds an older schema first makes that write.
 """
 
+import contextlib
 import json
 import logging
 import os
 import random
 import time
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -37,9 +44,12 @@ from stix_assets.core.catalog.base import (
     WriteOutcome,
     utc_now_naive,
 )
+from stix_assets.core.catalog.faults import catalog_error, holder_pid, is_busy, is_write_failure
 from stix_assets.core.catalog.migrate import migrate, upgrade_manifest_ops
 from stix_assets.core.catalog.paths import ArchivePaths
 from stix_assets.core.catalog.schema import SCHEMA_VERSION, create_tables, schema_version
+from stix_assets.core.errors import ArchiveWriteError, CatalogError, CatalogWriteError
+from stix_assets.core.filesystem import check_writable_folder
 
 __all__ = ["CatalogFile"]
 
@@ -60,12 +70,6 @@ _UNAPPLICABLE = (
     TypeError,
     ValueError,
 )
-
-
-def _is_busy(err: duckdb.Error) -> bool:
-    """Lock held by another process, or this process has the file open with other settings."""
-    text = str(err)
-    return "Could not set lock" in text or "different configuration" in text
 
 
 class CatalogFile:
@@ -103,6 +107,7 @@ class CatalogFile:
         self._handlers = handlers
         self.archive = ArchivePaths.at(self.path.parent if archive_root is None else archive_root)
         self._schema_current = False  # this handle has seen the file at SCHEMA_VERSION
+        self._holder_pid: int | None = None  # who held the lock when a wait last timed out
 
     @property
     def archive_root(self) -> Path:
@@ -120,9 +125,34 @@ class CatalogFile:
         outcome = self._write([], timeout_s=self.read_timeout_s if timeout_s is None else timeout_s)
         if outcome.spooled:
             raise CatalogBusyError(
-                "catalog locked, spool not flushed", path=str(self.path), waited_s=outcome.waited_s
+                "catalog locked, spool not flushed",
+                path=str(self.path),
+                waited_s=outcome.waited_s,
+                holder_pid=self._holder_pid,
             )
         return outcome.ingested
+
+    def check(self) -> None:
+        """Open the catalog once, so that a run finds a bad catalog before it does any work.
+
+        The folder must take files and the file (created if missing) must open; an older schema
+        is migrated.
+
+        Raises
+        ------
+        CatalogWriteError
+            If the catalog's folder cannot be written (read-only, permission, full, missing).
+        CatalogUnreadableError
+            If the file is not a DuckDB database this version can read.
+        CatalogBusyError
+            If another process holds the lock for longer than ``read_timeout_s``.
+        """
+        try:
+            check_writable_folder(self.path.parent)
+        except ArchiveWriteError as err:
+            raise CatalogWriteError(err.reason, path=self.path.parent) from err
+        with self.connect_readonly():
+            pass
 
     def pending_manifests(self) -> list[Path]:
         """Spool manifests waiting to be ingested, oldest first."""
@@ -139,24 +169,41 @@ class CatalogFile:
         ------
         CatalogBusyError
             If another process holds the write lock for longer than ``timeout_s``.
+        CatalogError
+            If the file cannot be read (`CatalogUnreadableError`) or, when missing or of an
+            older schema, not written (`CatalogWriteError`).
         """
         if not self.path.exists():
             self._write([])
         timeout = self.read_timeout_s if timeout_s is None else timeout_s
         conn = self._open_readonly(timeout)
         if not self._schema_current:
-            if schema_version(conn) < SCHEMA_VERSION:
+            current = self._is_current(conn)
+            if not current:
                 conn.close()
                 self._write([])  # migrates, unless another process holds the lock
                 conn = self._open_readonly(timeout)
-            self._schema_current = schema_version(conn) >= SCHEMA_VERSION
+                current = self._is_current(conn)
+            self._schema_current = current
         return conn
+
+    def _is_current(self, conn: duckdb.DuckDBPyConnection) -> bool:
+        """Whether the file has the current schema (closes ``conn`` if it cannot be read)."""
+        try:
+            with self._failures_named():
+                return schema_version(conn) >= SCHEMA_VERSION
+        except CatalogError:
+            conn.close()
+            raise
 
     def _open_readonly(self, timeout_s: float) -> duckdb.DuckDBPyConnection:
         conn, waited = self._connect(read_only=True, timeout_s=timeout_s)
         if conn is None:
             raise CatalogBusyError(
-                "catalog locked by another process", path=str(self.path), waited_s=waited
+                "catalog locked by another process",
+                path=str(self.path),
+                waited_s=waited,
+                holder_pid=self._holder_pid,
             )
         return conn
 
@@ -164,14 +211,34 @@ class CatalogFile:
 
     def _read(self, fn: Callable[[duckdb.DuckDBPyConnection], _T]) -> _T:
         """Run ``fn`` on a read-only connection (retried on lock conflicts)."""
-        with self.connect_readonly() as conn:
+        with self.connect_readonly() as conn, self._failures_named():
             return fn(conn)
+
+    @contextlib.contextmanager
+    def _failures_named(self) -> Iterator[None]:
+        """Turn a failure of the file (I/O, corruption, a refused write) into a catalog error."""
+        try:
+            yield
+        except OSError as err:
+            raise catalog_error(err, self.path) from err
+        except (duckdb.IOException, duckdb.FatalException) as err:
+            raise catalog_error(err, self.path) from err
+        except duckdb.TransactionException as err:
+            if not is_write_failure(err):
+                raise
+            raise catalog_error(err, self.path) from err
 
     def _write(self, ops: list[dict[str, Any]], *, timeout_s: float | None = None) -> WriteOutcome:
         """Write ``ops`` in one transaction after ingesting the spool, or spool them."""
         at = utc_now_naive().isoformat()
         for op in ops:
             op["at"] = at
+        with self._failures_named():
+            return self._write_or_spool(ops, timeout_s=timeout_s)
+
+    def _write_or_spool(
+        self, ops: list[dict[str, Any]], *, timeout_s: float | None
+    ) -> WriteOutcome:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         timeout = self.lock_timeout_s if timeout_s is None else timeout_s
         start = time.monotonic()
@@ -188,6 +255,8 @@ class CatalogFile:
                 if ops:
                     self._apply_in_transaction(conn, ops)
             except duckdb.TransactionException as err:
+                if is_write_failure(err):
+                    raise  # the file system refused the commit: no conflict to wait out
                 # only threads of this process share the open database; retry like a lock
                 logger.debug("catalog transaction conflict db=%s error=%s", self.path.name, err)
                 if time.monotonic() - start > timeout:
@@ -233,17 +302,21 @@ class CatalogFile:
         at = utc_now_naive().isoformat()
         for op in ops:
             op["at"] = at
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with self._failures_named():
+            self.path.parent.mkdir(parents=True, exist_ok=True)
         timeout = self.lock_timeout_s if timeout_s is None else timeout_s
         conn, waited = self._connect(read_only=False, timeout_s=timeout)
         if conn is None:
-            raise CatalogBusyError(busy_message, path=str(self.path), waited_s=waited)
+            raise CatalogBusyError(
+                busy_message, path=str(self.path), waited_s=waited, holder_pid=self._holder_pid
+            )
         try:
-            self._prepare(conn)
-            conn.execute(setup_sql)
-            self._ingest_spool(conn)
-            if ops:
-                self._apply_in_transaction(conn, ops)
+            with self._failures_named():
+                self._prepare(conn)
+                conn.execute(setup_sql)
+                self._ingest_spool(conn)
+                if ops:
+                    self._apply_in_transaction(conn, ops)
         finally:
             conn.close()
 
@@ -269,15 +342,22 @@ class CatalogFile:
     def _connect(
         self, *, read_only: bool, timeout_s: float
     ) -> tuple[duckdb.DuckDBPyConnection | None, float]:
-        """Open the database, retrying lock conflicts with jittered backoff; None after timeout."""
+        """Open the database, retrying lock conflicts with jittered backoff; None after timeout.
+
+        Raises
+        ------
+        CatalogError
+            If the file cannot be opened for another reason than a lock (`catalog_error`).
+        """
         start = time.monotonic()
         delay = _BACKOFF_FIRST_S
         while True:
             try:
                 return duckdb.connect(str(self.path), read_only=read_only), time.monotonic() - start
             except (duckdb.IOException, duckdb.ConnectionException) as err:
-                if not _is_busy(err):
-                    raise
+                if not is_busy(err):
+                    raise catalog_error(err, self.path) from err
+                self._holder_pid = holder_pid(err)
                 waited = time.monotonic() - start
                 if waited + delay > timeout_s:
                     return None, waited
@@ -290,12 +370,15 @@ class CatalogFile:
         name = f"{time.time_ns():020d}-{os.getpid()}-{uuid.uuid4().hex[:12]}.json"
         tmp = self.spool_dir / f".{name}.tmp"
         text = json.dumps({"format": _MANIFEST_FORMAT, "db": self.path.name, "ops": ops})
-        with tmp.open("w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        final = self.spool_dir / name
-        os.replace(tmp, final)
+        try:
+            with tmp.open("w", encoding="utf-8") as fh:
+                fh.write(text)
+                fh.flush()
+                os.fsync(fh.fileno())
+            final = self.spool_dir / name
+            os.replace(tmp, final)
+        finally:
+            tmp.unlink(missing_ok=True)
         return final
 
     def _ingest_spool(self, conn: duckdb.DuckDBPyConnection) -> int:

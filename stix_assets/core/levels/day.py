@@ -10,6 +10,12 @@ Two processes may build the same level-day at once (two CLI runs, a CLI run and 
 level-day is built under an exclusive lock (a file under ``<archive>/.locks/``), and the
 catalog rows are stamped after the rename, under the lock, so the row of a file always carries the
 sha256 of the bytes that ended in place.
+
+A level-day is all or none (docs/decisions.md, issue 10): its files are written to temporary files
+first (`stix_assets.core.atomic.StagedWrites`), so a full disk strikes before any is in place;
+then all are renamed and recorded. If the catalog refuses the record, the previous files are put
+back. Either way the archive and the catalog agree: every recorded file is in place with its
+sha256, and no product file is there that the catalog does not know.
 """
 
 import contextlib
@@ -24,8 +30,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from stix_assets.core.atomic import StagedWrites
 from stix_assets.core.catalog import Catalog
 from stix_assets.core.errors import TMFileError
+from stix_assets.core.filesystem import write_error
 from stix_assets.core.fits import remove_stale_temporaries
 from stix_assets.core.idb import IdbStore
 from stix_assets.core.ingest import TmIndex, index_tm_file
@@ -153,6 +161,12 @@ def build_level_day(
     ------
     ValueError
         For an unknown level, or L0+ without ``ctx.conf_dir``, or L1/CAL without ``kernels``.
+    ArchiveWriteError
+        If a file cannot be written (`DiskFullError`, `ArchiveReadOnlyError`, ...); the
+        level-day's previous files and catalog rows stay as they were.
+    CatalogError
+        If the catalog cannot be read or the files cannot be recorded (then the files written
+        are taken back and the previous ones put in place again).
     """
     if level not in LEVELS:
         raise ValueError(f"unknown level {level!r}; use one of {', '.join(LEVELS)}")
@@ -164,8 +178,10 @@ def build_level_day(
     with _level_day_lock(ctx.archive_root, level, day):
         if ctx.catalog.pending_manifests():  # writes spooled under contention become visible
             ctx.catalog.flush_spool()
-        result = _BUILDERS[level](day, wanted, ctx, kernels)
-        _record(ctx, result)
+        with StagedWrites() as staged:  # every file of the level-day, or none
+            result = _BUILDERS[level](day, wanted, ctx, kernels)
+            staged.commit()
+            _record(ctx, result)  # if this raises, the block puts the previous files back
     for folder in sorted({Path(r.path).parent for r in result.written}):
         remove_stale_temporaries(folder)
     logger.info(
@@ -203,9 +219,13 @@ def _level_day_lock(archive_root: Path, level: str, day: dt.date) -> Iterator[No
     days leaves 256 small files, not one per day; two days that share a slot merely wait.
     """
     folder = Path(archive_root) / ".locks"
-    folder.mkdir(parents=True, exist_ok=True)
     slot = zlib.crc32(f"{level}/{day.isoformat()}".encode()) % _LOCK_SLOTS
-    fd = os.open(folder / f"level-day-{slot:03d}.lock", os.O_RDWR | os.O_CREAT, 0o664)
+    lock_file = folder / f"level-day-{slot:03d}.lock"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        fd = os.open(lock_file, os.O_RDWR | os.O_CREAT, 0o664)
+    except OSError as err:
+        raise write_error(err, lock_file) from err
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
         yield

@@ -23,13 +23,11 @@ Known differences from STIXCore (docs/decisions.md):
 * kept: header ``VERSION = '00'`` although the file name says ``V02`` (STIXCore's LB header);
   ``SCI_RID = '0000000000'`` and ``SCI_TCC = ''`` for non-BSD files.
 * a read-merge-write of one file holds an exclusive lock on its directory, so two runs writing
-  the same LB file cannot lose each other's packets.
+  the same LB file cannot lose each other's packets (inside a level-day's
+  `stix_assets.core.atomic.StagedWrites` block, until the block has renamed its files).
 """
 
-import contextlib
-import fcntl
 import logging
-import os
 from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -39,6 +37,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from stix_assets.core.archive import lb_directory, lb_file_name
+from stix_assets.core.atomic import locked_folder
 from stix_assets.core.errors import ProductBuildError
 from stix_assets.core.fits import Card, TableHdu, read_fits, write_fits
 from stix_assets.core.ingest import TmIndex
@@ -252,19 +251,6 @@ def _plan(
 
 
 # -- one file ----------------------------------------------------------------------------------
-@contextlib.contextmanager
-def _locked(directory: Path) -> Iterator[None]:
-    """Exclusive lock on a directory for one read-merge-write (POSIX ``flock``)."""
-    directory.mkdir(parents=True, exist_ok=True)
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        yield
-    finally:
-        fcntl.flock(fd, fcntl.LOCK_UN)
-        os.close(fd)
-
-
 def _write_one(
     spec: _FileSpec,
     rows: _Rows,
@@ -281,7 +267,7 @@ def _write_one(
     new = rows.take(spec.rows)
     _check_lengths(new, name)
     raw_files = {r.decode("ascii") for r in np.unique(new.fields["raw_file"]).tolist()}
-    with _locked(directory):
+    with locked_folder(directory):
         old_keys = np.zeros(0, dtype=np.int64)
         stacked = new
         if path.exists():
