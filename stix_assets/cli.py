@@ -313,9 +313,18 @@ def _process(args: argparse.Namespace) -> int:
 
 def _add_commands(sub: argparse._SubParsersAction) -> None:
     """The other sub-commands, each in its own module under `stix_assets.commands`."""
-    from stix_assets.commands import config, demo, idb, publish, reprocess, status, sync
+    from stix_assets.commands import (
+        config,
+        demo,
+        idb,
+        manifest,
+        publish,
+        reprocess,
+        status,
+        sync,
+    )
 
-    for module in (demo, reprocess, status, config, sync, publish, idb):
+    for module in (demo, reprocess, status, config, sync, publish, idb, manifest):
         module.add_parser(sub)
 
 

@@ -19,6 +19,7 @@ from pathlib import Path
 import dagster as dg
 
 from stix_assets.core.catalog import Catalog
+from stix_assets.core.manifest import write_manifest
 from stix_assets.core.publish import (
     DEFAULT_RID_LUT_URL,
     PublishConfig,
@@ -171,6 +172,8 @@ def soar_delivery(
         report = publish_archive(
             config, catalog, now=now, kernels=kernels, run_id=context.run.run_id
         )
+    if not config.dry_run:
+        write_manifest(catalog)  # the manifest's published_as of the files delivered now
     context.log.info("soar delivery utc_day=%s summary=%s", day, report.summary())
     for o in report.of("REFUSED", "ERROR"):
         context.log.warning("soar %s file=%s reason=%s", o.report.lower(), o.source, o.reason)

@@ -32,6 +32,7 @@ from pathlib import Path
 
 from stix_assets.core.catalog import Catalog
 from stix_assets.core.errors import StixError
+from stix_assets.core.manifest import write_manifest
 from stix_assets.core.publish import (
     DEFAULT_RID_LUT_URL,
     PublishConfig,
@@ -216,6 +217,8 @@ def run(args: argparse.Namespace) -> int:
             report = publish_archive(
                 config, catalog, now=now, kernels=kernels, hooks=_pause_hooks()
             )
+        if not config.dry_run:
+            write_manifest(catalog)  # the manifest's published_as of the files delivered now
     except StixError as err:
         logger.error("publish failed error=%s", err)
         print(f"stix-assets publish: failed: {err}", file=sys.stderr)

@@ -8,11 +8,13 @@ import argparse
 import datetime as dt
 import json
 import os
+import sys
+from pathlib import Path
 from typing import Any
 
 from stix_assets.commands._common import add_config_option, out
 
-__all__ = ["add_parser", "format_status", "run"]
+__all__ = ["add_parser", "format_completeness", "format_status", "parse_days", "run"]
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -27,6 +29,15 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     add_config_option(p)
     p.add_argument("--json", action="store_true", help="print JSON for machines")
     p.add_argument("--failed-hours", type=float, default=24.0, help="failed runs of the last H h")
+    p.add_argument(
+        "--days",
+        metavar="START..END",
+        help="instead: the day x product completeness table of these days (2024-05-01..2024-05-31)",
+    )
+    p.add_argument("--archive", type=Path, help="with --days: archive root (default: configured)")
+    p.add_argument(
+        "--gap-threshold", type=int, default=600, help="with --days: shortest TM gap shown (s)"
+    )
     p.set_defaults(run=run)
     return p
 
@@ -83,8 +94,81 @@ def format_status(status: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def parse_days(text: str) -> tuple[dt.date, dt.date]:
+    """``2024-05-01..2024-05-31`` (or one day) -> (first, last).
+
+    Raises
+    ------
+    ValueError
+        For anything else, or a range that ends before it starts.
+    """
+    first, _, last = text.partition("..")
+    start = dt.date.fromisoformat(first.strip())
+    end = dt.date.fromisoformat(last.strip()) if last else start
+    if end < start:
+        raise ValueError(f"day range ends before it starts: {text!r}")
+    return start, end
+
+
+def _coverage_line(cov: dict[str, Any]) -> str:
+    h, rest = divmod(cov["covered_s"], 3600)
+    covered = f"{h:02d}:{rest // 60:02d}:{rest % 60:02d}"
+    gaps = ", ".join(f"{b}-{e}" for b, e in cov["gaps"]) or "none"
+    return f"TM {len(cov['tm_files'])} files, covered {covered}, gaps: {gaps}"
+
+
+def format_completeness(table: dict[str, Any]) -> str:
+    """Compact text of a ``status --days`` table.
+
+    Per day the TM coverage, then per product one letter per level (see the legend line).
+    """
+    from stix_assets.core.completeness import COMPLETENESS_LEVELS, STATE_CODES
+
+    legend = " ".join(f"{code}={state}" for state, code in STATE_CODES.items())
+    lines = [f"completeness {table['start']}..{table['end']} ({legend}; s=superseded p=published)"]
+    lines.append(f"  {'product':<22} {' '.join(COMPLETENESS_LEVELS)}")
+    cells: dict[str, dict[str, dict[str, Any]]] = {}
+    for c in table["cells"]:
+        cells.setdefault(c["day"], {}).setdefault(c["product"], {})[c["level"]] = c
+    for cov in table["coverage"]:
+        lines.append(f"{cov['day']}  {_coverage_line(cov)}")
+        for product, by_level in sorted(cells.get(cov["day"], {}).items()):
+            codes = " ".join(
+                f"{STATE_CODES[by_level[lvl]['state']] if lvl in by_level else '.':<2}"
+                for lvl in COMPLETENESS_LEVELS
+            )
+            sup = sum(c["superseded"] for c in by_level.values())
+            pub = sum(c["published"] for c in by_level.values())
+            lines.append(f"  {product:<22} {codes}  s{sup} p{pub}")
+    totals = table["totals"]
+    lines.append("total: " + ", ".join(f"{k} {v}" for k, v in sorted(totals.items())))
+    return "\n".join(lines)
+
+
+def _run_days(args: argparse.Namespace) -> int:
+    from stix_assets.commands._common import settings_from_args
+    from stix_assets.core.catalog import Catalog
+    from stix_assets.core.completeness import completeness_table
+
+    try:
+        start, end = parse_days(args.days)
+    except ValueError as err:
+        print(f"stix-assets status: error: --days: {err}", file=sys.stderr)
+        return 2
+    if args.archive is not None:
+        catalog = Catalog(args.archive / "stix_catalog.duckdb", archive_root=args.archive)
+    else:
+        settings = settings_from_args(args)
+        catalog = Catalog(settings.catalog_path, archive_root=settings.archive_dir)
+    table = completeness_table(catalog, start, end, gap_threshold_s=args.gap_threshold)
+    out(json.dumps(table, indent=1) if args.json else format_completeness(table))
+    return 0
+
+
 def run(args: argparse.Namespace) -> int:
-    """Print the status; exit 0."""
+    """Print the status (or with ``--days`` the completeness table); exit 0."""
+    if getattr(args, "days", None):
+        return _run_days(args)
     import dagster as dg  # only this sub-command needs Dagster
 
     from stix_assets.resources import StixSettings

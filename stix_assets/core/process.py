@@ -28,6 +28,7 @@ from stix_assets.core.errors import PacketDecodeError, StixError, TMFileError
 from stix_assets.core.idb import IdbStore
 from stix_assets.core.ingest import TmIndex, index_tm_file
 from stix_assets.core.levels import LevelContext, run_chain
+from stix_assets.core.manifest import write_manifest
 from stix_assets.core.spice import KernelStore
 from stix_assets.core.tmtc import TMFile
 
@@ -385,6 +386,7 @@ def process_tm_files(
         issues = chain.issues()
         new_packets = sum(w.n_new for w in chain.written("LB"))
         waiting = sum(r.n_waiting for r in chain.results.get("L0", []))
+        write_manifest(catalog)  # <archive>/manifest/: what readers can trust after this run
     return ProcessSummary(
         end_level=end_level,
         files=tuple(outcomes),
