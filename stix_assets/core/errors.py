@@ -34,8 +34,24 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 
+def _rebuild_error(cls: type, args: tuple, state: dict) -> "StixError":
+    """Unpickle a `StixError` without calling its keyword-only ``__init__``."""
+    err = cls.__new__(cls)
+    Exception.__init__(err, *args)
+    err.__dict__.update(state)
+    return err
+
+
 class StixError(Exception):
-    """Base class of every error raised by stix_assets."""
+    """Base class of every error raised by stix_assets.
+
+    Picklable with its fields (`__reduce__`), so an error raised in a worker process reaches the
+    parent as itself (the default pickling calls ``__init__`` positionally, which the
+    keyword-only fields of the subclasses refuse).
+    """
+
+    def __reduce__(self) -> tuple:
+        return (_rebuild_error, (type(self), self.args, dict(self.__dict__)))
 
     def _fields(self) -> dict[str, object]:
         return {}
