@@ -295,9 +295,9 @@ def _process(args: argparse.Namespace) -> int:
 
 def _add_commands(sub: argparse._SubParsersAction) -> None:
     """The other sub-commands, each in its own module under `stix_assets.commands`."""
-    from stix_assets.commands import config, demo, publish, reprocess, status, sync
+    from stix_assets.commands import config, demo, diff, publish, reprocess, status, sync
 
-    for module in (demo, reprocess, status, config, sync, publish):
+    for module in (demo, reprocess, status, config, sync, publish, diff):
         module.add_parser(sub)
 
 
