@@ -316,6 +316,7 @@ def _add_commands(sub: argparse._SubParsersAction) -> None:
     from stix_assets.commands import (
         config,
         demo,
+        diff,
         idb,
         manifest,
         publish,
@@ -324,7 +325,7 @@ def _add_commands(sub: argparse._SubParsersAction) -> None:
         sync,
     )
 
-    for module in (demo, reprocess, status, config, sync, publish, idb, manifest):
+    for module in (demo, reprocess, status, config, sync, publish, idb, manifest, diff):
         module.add_parser(sub)
 
 

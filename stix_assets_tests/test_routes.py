@@ -14,6 +14,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from stix_assets_tests.schema_check import assert_conform
+
 SCRIPT = Path(sys.executable).with_name("stix-assets")
 LEVEL_DIRS = ("LB", "L0", "L1", "CAL")
 
@@ -67,6 +69,7 @@ def test_direct_and_dagster_routes_write_identical_files(tmp_path, testdata):
     assert {rel.split("/")[0] for rel in expected} >= {"LB", "L0", "L1"}
     assert sorted(got) == sorted(expected)
     assert {rel for rel in expected if got[rel] != expected[rel]} == set()
+    assert_conform(direct / rel for rel in expected)  # LB, L0, L1 (and CAL) of the kit
     for archive, files in ((direct, expected), (assets, got)):
         recorded = _catalog(archive)
         on_disk = {rel: sha for rel, sha in files.items()}

@@ -36,6 +36,7 @@ from stix_assets.core.products.l0 import build_l0_day
 from stix_assets.core.products.l0_writer import write_l0
 from stix_assets.core.products.lb import write_lb
 from stix_assets_tests.realdata.astropy_reading import astropy_differences
+from stix_assets_tests.schema_check import assert_conform
 
 pytestmark = pytest.mark.realdata
 
@@ -87,6 +88,7 @@ def produced(request, testdata: Path, tmp_path_factory) -> tuple[str, Path, list
         built = build_l0_day(lb_files, day, store, testdata / "conf", products=QL_KEYS)
         issues.extend(built.issues)
         results.extend(write_l0(built.products, root, created=CREATED, software_version="test"))
+    assert_conform(r.path for r in results)
     return dataset, root, results, issues
 
 

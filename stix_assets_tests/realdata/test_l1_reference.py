@@ -51,6 +51,7 @@ from stix_assets.core.products.registry import product_for
 from stix_assets.core.spice import KernelStore, loaded_kernels
 from stix_assets_tests.realdata.astropy_reading import astropy_differences
 from stix_assets_tests.realdata.known_differences import OVERLAPPING_SPECTROGRAM, SPECTROGRAM_BINS
+from stix_assets_tests.schema_check import assert_conform
 
 pytestmark = pytest.mark.realdata
 
@@ -140,6 +141,7 @@ def produced(request, testdata: Path, tmp_path_factory):
     root = tmp_path_factory.mktemp(f"l1-{dataset}")
     tm_file = testdata / "reference/stixcore/input" / tm_name
     results, issues, builds = run_tm_to_l1(tm_file, root, testdata)
+    assert_conform(r.path for r in results)
     return dataset, root, results, issues, builds
 
 

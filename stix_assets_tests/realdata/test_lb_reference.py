@@ -18,6 +18,8 @@ Documented differences (docs/decisions.md):
   file, we to the widest in the file.
 * ``_SOFTWARE_KEYWORDS``: who wrote the file and when (CREATOR, VERS_SW, VERS_CFG, DATE,
   checksums, HISTORY text).
+* ``_OURS_ONLY``: ``SCHEMAV``, the version of our product format (docs/product-format.md),
+  which STIXCore does not write.
 """
 
 from datetime import UTC, datetime
@@ -31,6 +33,7 @@ from stix_assets.core.idb import IdbStore
 from stix_assets.core.ingest import index_tm_file
 from stix_assets.core.products.lb import write_lb
 from stix_assets_tests.realdata.astropy_reading import astropy_differences
+from stix_assets_tests.schema_check import assert_conform
 
 pytestmark = pytest.mark.realdata
 
@@ -48,6 +51,7 @@ _TIME_NOT_SYNCED = {
     ]
 }
 _SOFTWARE_KEYWORDS = {"DATE", "CHECKSUM", "DATASUM", "CREATOR", "VERS_SW", "VERS_CFG", "HISTORY"}
+_OURS_ONLY = {"SCHEMAV"}
 _OBT_KEYWORDS = {"OBT_BEG", "OBT_END", "DATE-OBS", "DATE-BEG", "DATE-END"}
 
 DATASETS = [
@@ -76,6 +80,7 @@ def test_lb_matches_stixcore(
     reference_root: Path, store: IdbStore, tmp_path: Path, input_name: str, dataset: str
 ) -> None:
     ours = _written(reference_root, store, input_name, tmp_path)
+    assert_conform(ours.values())
     ref_dir = reference_root / "LB" / dataset
     theirs = {str(p.relative_to(ref_dir)) for p in ref_dir.rglob("*.fits")}
     mapped = {_TIME_NOT_SYNCED.get(k, k): k for k in ours}
@@ -122,7 +127,7 @@ def _format(col: fits.Column, data: fits.FITS_rec | None) -> str:
 
 
 def _compare_primary(ours: fits.Header, ref: fits.Header, *, unsynced: bool) -> None:
-    assert list(ours.keys()) == list(ref.keys())
+    assert [k for k in ours if k not in _OURS_ONLY] == list(ref.keys())
     for key in ref:
         if key in _SOFTWARE_KEYWORDS or key == "FILENAME":
             continue

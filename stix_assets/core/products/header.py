@@ -9,11 +9,13 @@ from datetime import UTC, datetime
 
 from stix_assets.core.fits import Card
 from stix_assets.core.time import stixcore_float
+from stix_assets.schemas import schema_version
 
-__all__ = ["CREATOR", "ORIGIN", "common_cards", "creation_time", "obt_utc_cards"]
+__all__ = ["CREATOR", "ORIGIN", "SCHEMA_COMMENT", "common_cards", "creation_time", "obt_utc_cards"]
 
 ORIGIN = "STIX Team, FHNW"
 CREATOR = "stix-assets"
+SCHEMA_COMMENT = "Version of the product format (docs/product-format.md)"
 
 
 def common_cards(
@@ -46,6 +48,7 @@ def common_cards(
         ("VERS_SW", software_version, "Version of SW that provided FITS file"),
         ("VERS_CFG", config_version, "Version of the common instrument configuration"),
         ("VERSION", f"{version:02d}", "Version of data product"),
+        ("SCHEMAV", schema_version(level), SCHEMA_COMMENT),
         ("OBSRVTRY", "Solar Orbiter", "Satellite name"),
         ("TELESCOP", "SOLO/STIX", "Telescope/Sensor name"),
         ("INSTRUME", "STIX", "Instrument name"),

@@ -41,7 +41,7 @@ from stix_assets.core.atomic import locked_folder
 from stix_assets.core.errors import ProductBuildError
 from stix_assets.core.fits import Card, TableHdu, read_fits, write_fits
 from stix_assets.core.ingest import TmIndex
-from stix_assets.core.products.header import CREATOR, creation_time
+from stix_assets.core.products.header import CREATOR, SCHEMA_COMMENT, creation_time
 from stix_assets.core.products.registry import product_for
 from stix_assets.core.time import (
     SECONDS_PER_DAY,
@@ -50,6 +50,7 @@ from stix_assets.core.time import (
     scet_day_index,
     scet_string,
 )
+from stix_assets.schemas import schema_version
 
 __all__ = ["CREATOR", "LbFileResult", "write_lb"]
 
@@ -402,6 +403,7 @@ def _primary_cards(
         ("VERS_SW", software_version, "Version of SW that provided FITS file"),
         ("VERS_CFG", config_version, "Version of the common instrument configuration"),
         ("VERSION", _HEADER_VERSION, "Version of data product"),
+        ("SCHEMAV", schema_version("LB"), SCHEMA_COMMENT),
         ("OBSRVTRY", "Solar Orbiter", "Satellite name"),
         ("TELESCOP", "SOLO/STIX", "Telescope/Sensor name"),
         ("INSTRUME", "STIX", "Instrument name"),

@@ -26,6 +26,7 @@ from stix_assets_tests.core.products.test_cal import (
     write_ecc_conf,
 )
 from stix_assets_tests.core.test_spice import make_kernel_tree
+from stix_assets_tests.schema_check import assert_conform
 
 CREATED = datetime(2025, 1, 2, 3, 4, 5, tzinfo=UTC)
 DAY = date(2022, 3, 1)  # outside the test SPK coverage: SPICE_ER, no frame kernel needed
@@ -132,6 +133,7 @@ def test_written_cal_file(setup):
     )
     assert result.path.relative_to(root / "out").parts[:5] == ("CAL", "2022", "03", "01", "CAL")
     assert result.sha256 == hashlib.sha256(result.path.read_bytes()).hexdigest()
+    assert_conform([result.path])
     assert (result.product_key, result.request_id, result.n_rows) == ("cal_energy", None, 1)
     assert result.inputs == ("solo_L1_stix-cal-energy_20220301_V03.fits",)
     with fits.open(result.path) as hdul:
