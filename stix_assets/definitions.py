@@ -21,6 +21,11 @@ from stix_assets.assets.publish import (
     PUBLISH_JOBS,
     PublishSettings,
 )
+from stix_assets.assets.reports import (
+    completeness_report_job,
+    completeness_report_schedule,
+    reports_completeness,
+)
 from stix_assets.assets.sync import SYNC_ASSETS, SYNC_JOBS
 from stix_assets.bsd_days_sensor import bsd_l1_days_sensor
 from stix_assets.checks import LB_CHECKS, checks_for_level
@@ -52,6 +57,7 @@ defs = dg.Definitions(
         *DAILY_ASSETS,
         *SYNC_ASSETS,
         *PUBLISH_ASSETS,
+        reports_completeness,
     ],
     asset_checks=[*LB_CHECKS, *L0_CHECKS, *L1_CHECKS],
     sensors=[
@@ -62,7 +68,7 @@ defs = dg.Definitions(
         bsd_l1_days_sensor,
     ],
     # cron times of the TOML file / STIX_*_CRON, read when the code location loads
-    schedules=configured_schedules(),
+    schedules=[*configured_schedules(), completeness_report_schedule],
     jobs=[
         ingest_job,
         lb_job,
@@ -72,6 +78,7 @@ defs = dg.Definitions(
         *DAILY_JOBS,
         *SYNC_JOBS,
         *PUBLISH_JOBS,
+        completeness_report_job,
     ],
     # every folder comes from the TOML file / STIX_* environment at launch (see resources.py)
     resources={"stix": StixSettings(), "soar": PublishSettings()},

@@ -53,7 +53,5 @@ def test_sensor_first_tick_nothing_new_then_new_bsd_data():
         assert all(
             r.asset_selection == [level_asset_key("l1", "xray_spec")] for r in result.run_requests
         )
-        again = bsd_l1_days_sensor(
-            dg.build_sensor_context(instance=instance, cursor=result.cursor)
-        )
+        again = bsd_l1_days_sensor(dg.build_sensor_context(instance=instance, cursor=result.cursor))
         assert again.run_requests == []

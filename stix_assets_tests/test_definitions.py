@@ -53,7 +53,7 @@ def test_schedules_resolve():
     assert names == {
         "sync_tm_schedule", "sync_spice_soop_schedule", "sync_stix_conf_schedule",
         "sync_archive_mirror_schedule", "publish_schedule", "daily_products_schedule",
-        "flarelist_schedule",
+        "flarelist_schedule", "completeness_report_job_schedule",
     }  # fmt: skip
 
 
@@ -84,6 +84,7 @@ def test_asset_graph_snapshot():
     expected["spice/kernels"] = ("external", None, None)
     expected["l2/cal_energy"] = ("level_2", "DailyPartitionsDefinition", "l2-2")
     expected["anc/aspect"] = ("daily_products", "DailyPartitionsDefinition", "anc-3")
+    expected["reports/completeness"] = ("reports", "DailyPartitionsDefinition", None)
     expected["plots/ql_lightcurve"] = ("daily_products", "DailyPartitionsDefinition", "ll03-2")
     expected["l3/flarelist"] = ("daily_products", "MonthlyPartitionsDefinition", "flarelist-2")
     expected.update(

@@ -46,7 +46,9 @@ def upstream_files(
             if offsets[upstream_day] in window.offsets(product) and product not in by_data_day:
                 found.update(p for p in paths if p.is_file())
     if by_data_day:
-        found.update(_bsd_l0_files(catalog, day, window.offsets(next(iter(by_data_day))), by_data_day))
+        found.update(
+            _bsd_l0_files(catalog, day, window.offsets(next(iter(by_data_day))), by_data_day)
+        )
     return sorted(found)
 
 

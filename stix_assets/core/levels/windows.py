@@ -95,9 +95,7 @@ def input_days(level: str, product: str, day: dt.date) -> list[dt.date]:
     return [day + dt.timedelta(days=off) for off in INPUT_WINDOWS[level].offsets(product)]
 
 
-def affected_days(
-    level: str, upstream: Mapping[dt.date, Iterable[str]]
-) -> dict[dt.date, set[str]]:
+def affected_days(level: str, upstream: Mapping[dt.date, Iterable[str]]) -> dict[dt.date, set[str]]:
     """Days (and their products) of ``level`` whose input window holds new upstream files.
 
     Parameters
