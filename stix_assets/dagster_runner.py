@@ -41,6 +41,7 @@ from stix_assets.assets.ingest import idb_versions, tm_raw
 from stix_assets.assets.levels import level_0, level_1, level_2, level_binary, spice_kernels
 from stix_assets.core.levels import LEVELS, affected_days, products_at
 from stix_assets.core.levels.windows import level_after
+from stix_assets.core.manifest import write_manifest
 from stix_assets.core.products.registry import PRODUCTS
 from stix_assets.partitions import scet_day_key, scet_day_range, tm_files
 from stix_assets.resources import StixSettings
@@ -260,6 +261,8 @@ def materialize_tm_files(
             instance, settings, lb_days, end_level=_CHAIN_LEVEL[end_level], last_day=last_day
         )
     summary = _summary(tm_runs, runs)
+    if end_level != "TM":
+        write_manifest(settings.catalog())  # <archive>/manifest/ after the run, as the CLI does
     logger.info("dagster processing done summary=%s", summary)
     return summary
 
@@ -301,6 +304,7 @@ def reprocess_days(
         keys = [p for p in products_at(level) if products is None or p in products]
         if keys:
             runs[level] = _run_level(instance, settings, level, {d: set(keys) for d in days})[0]
+    write_manifest(settings.catalog())
     return _summary((), runs)
 
 

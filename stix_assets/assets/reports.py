@@ -11,6 +11,7 @@ import dagster as dg
 
 from stix_assets.core.completeness import completeness_table
 from stix_assets.core.completeness_report import write_completeness
+from stix_assets.core.manifest import write_manifest
 from stix_assets.core.plots import markdown_image
 from stix_assets.partitions import scet_day_from_key, utc_days
 from stix_assets.resources import StixSettings
@@ -37,7 +38,9 @@ REPORT_DAYS = 31
 def reports_completeness(context: dg.AssetExecutionContext, stix: StixSettings):
     """Completeness heat map of the 31 days ending on this day (day x level/product states)."""
     last = scet_day_from_key(context.partition_key)
-    table = completeness_table(stix.catalog(), last - dt.timedelta(days=REPORT_DAYS - 1), last)
+    catalog = stix.catalog()
+    write_manifest(catalog)  # the daily refresh of <archive>/manifest/ for sensor-driven runs
+    table = completeness_table(catalog, last - dt.timedelta(days=REPORT_DAYS - 1), last)
     report = write_completeness(table, stix.archive_root() / "reports")
     return dg.MaterializeResult(
         metadata={
