@@ -314,6 +314,7 @@ def _process(args: argparse.Namespace) -> int:
 def _add_commands(sub: argparse._SubParsersAction) -> None:
     """The other sub-commands, each in its own module under `stix_assets.commands`."""
     from stix_assets.commands import (
+        conf,
         config,
         demo,
         diff,
@@ -325,7 +326,7 @@ def _add_commands(sub: argparse._SubParsersAction) -> None:
         sync,
     )
 
-    for module in (demo, reprocess, status, config, sync, publish, idb, manifest, diff):
+    for module in (demo, reprocess, status, config, sync, publish, idb, conf, manifest, diff):
         module.add_parser(sub)
 
 

@@ -29,6 +29,7 @@ from stix_assets.assets._results import (
     lb_asset_key,
     level_asset_key,
 )
+from stix_assets.assets.conf_tables import conf_energy_tables
 from stix_assets.assets.daily import (
     ANC_ASPECT_KEY,
     FLARELIST_KEY,
@@ -57,7 +58,16 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-_ASSETS = [idb_versions, spice_kernels, tm_raw, level_binary, level_0, level_1, level_2]
+_ASSETS = [
+    idb_versions,
+    conf_energy_tables,
+    spice_kernels,
+    tm_raw,
+    level_binary,
+    level_0,
+    level_1,
+    level_2,
+]
 
 
 @dataclass(frozen=True, slots=True)

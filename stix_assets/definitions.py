@@ -6,6 +6,7 @@ multi-asset of one day), so a subprocess per step would only add start-up time.
 
 import dagster as dg
 
+from stix_assets.assets.conf_tables import conf_energy_tables
 from stix_assets.assets.daily import DAILY_ASSETS, DAILY_JOBS
 from stix_assets.assets.ingest import idb_versions, tm_raw
 from stix_assets.assets.levels import (
@@ -48,6 +49,7 @@ L1_CHECKS = checks_for_level("l1", [dg.AssetKey(["l1", p.key]) for p in L0_PRODU
 defs = dg.Definitions(
     assets=[
         idb_versions,
+        conf_energy_tables,
         spice_kernels,
         tm_raw,
         level_binary,

@@ -85,6 +85,7 @@ def test_asset_graph_snapshot():
     expected["l2/cal_energy"] = ("level_2", "DailyPartitionsDefinition", "l2-2")
     expected["anc/aspect"] = ("daily_products", "DailyPartitionsDefinition", "anc-3")
     expected["reports/completeness"] = ("reports", "DailyPartitionsDefinition", None)
+    expected["conf/energy_tables"] = ("external", "DailyPartitionsDefinition", None)
     expected["plots/ql_lightcurve"] = ("daily_products", "DailyPartitionsDefinition", "ll03-2")
     expected["l3/flarelist"] = ("daily_products", "MonthlyPartitionsDefinition", "flarelist-2")
     expected.update(

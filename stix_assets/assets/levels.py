@@ -27,6 +27,7 @@ from stix_assets.assets._results import (
     level_results,
     product_key_of,
 )
+from stix_assets.assets.conf_tables import CONF_TABLES_KEY
 from stix_assets.assets.ingest import IDB_VERSIONS_KEY
 from stix_assets.core.levels import INPUT_WINDOWS, build_level_day, products_at
 from stix_assets.core.plots import markdown_image, plot_product
@@ -189,11 +190,12 @@ def _l1_spec(product: ProductSpec) -> dg.AssetSpec:
         deps=[
             dg.AssetDep(l0_asset_key(product.key), partition_mapping=window),
             dg.AssetDep(SPICE_KERNELS_KEY),
-            dg.AssetDep(STIX_CONF_KEY),
+            # per UTC day: a new STIX-CONF tag makes stale only the days whose tables changed
+            dg.AssetDep(CONF_TABLES_KEY),
         ],
         skippable=True,
         automation_condition=follows_upstream_days().ignore(
-            dg.AssetSelection.assets(SPICE_KERNELS_KEY, STIX_CONF_KEY)
+            dg.AssetSelection.assets(SPICE_KERNELS_KEY, CONF_TABLES_KEY)
         ),
     )
 
@@ -248,9 +250,11 @@ def _l2_spec(product: ProductSpec) -> dg.AssetSpec:
         owners=["team:stix"],
         tags={"level": "CAL", "product_type": product.type},
         code_version=level_code_version("l2", CAL_PROCESSING_VERSION),
-        deps=[level_asset_key("l1", product.key)],
+        deps=[level_asset_key("l1", product.key), dg.AssetDep(CONF_TABLES_KEY)],
         skippable=True,
-        automation_condition=follows_upstream_days(),
+        automation_condition=follows_upstream_days().ignore(
+            dg.AssetSelection.assets(CONF_TABLES_KEY)
+        ),
     )
 
 

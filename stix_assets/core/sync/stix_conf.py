@@ -12,6 +12,7 @@ from stix_assets.core.sync.rsync import _last_line
 
 __all__ = [
     "StixConfResult",
+    "checkout_stix_conf_tag",
     "sync_stix_conf",
 ]
 
@@ -107,4 +108,29 @@ def sync_stix_conf(clone: Path, *, remote: str | None = None) -> StixConfResult:
         tmp.write_text(tag + "\n", encoding="utf-8")
         os.replace(tmp, clone / "VERSION.TXT")
         logger.info("stix-conf checked out tag=%s previous=%s", tag, previous)
+    return StixConfResult(tag=tag, commit=commit, previous_tag=previous, changed=previous != tag)
+
+
+def checkout_stix_conf_tag(clone: Path, tag: str) -> StixConfResult:
+    """Check out one given tag of the STIX-CONF clone (fetching tags first when it has a remote).
+
+    ``VERSION.TXT`` is replaced atomically after the checkout, as `sync_stix_conf` does.
+
+    Raises
+    ------
+    SyncError
+        If the folder is not a git clone, the tag does not exist or the checkout fails.
+    """
+    clone = Path(clone)
+    if not (clone / ".git").exists():
+        raise SyncError("not a STIX-CONF git clone", step="stix_conf", location=str(clone))
+    previous = _read_version(clone)
+    if _git(clone, "remote").strip():
+        _git(clone, "fetch", "--quiet", "--tags")
+    commit = _git(clone, "rev-list", "--max-count=1", tag)
+    _git(clone, "-c", "advice.detachedHead=false", "checkout", "--quiet", tag)
+    tmp = clone / ".VERSION.TXT.tmp"
+    tmp.write_text(tag + "\n", encoding="utf-8")
+    os.replace(tmp, clone / "VERSION.TXT")
+    logger.info("stix-conf checked out tag=%s previous=%s", tag, previous)
     return StixConfResult(tag=tag, commit=commit, previous_tag=previous, changed=previous != tag)
