@@ -105,7 +105,7 @@ def test_reference_run_has_every_level(reference_archive):
     assert levels == set(LEVEL_DIRS)
 
 
-@settings(max_examples=5, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=4, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(data=st.data())
 def test_any_order_grouping_and_repetition_gives_the_same_archive(
     data, replicated_tm, kit_dirs, reference_archive
