@@ -1,6 +1,7 @@
 """What ``stix-assets process`` imports, per end level (deterministic, not timed).
 
-Start-up is a large part of a short run: the LB route must not import scipy, matplotlib or
+One process (``--workers 1``; worker processes are forks of it). Start-up is a large part of a
+short run: the LB route must not import scipy, matplotlib or
 Dagster, and the L1 route not matplotlib, Dagster or the CAL fit.
 """
 
@@ -41,7 +42,7 @@ def test_lb_route_imports_no_scipy_matplotlib_or_dagster(tmp_path, testdata):
     modules = _modules(
         "process", "--tm", testdata / "reference" / "stixcore" / "input" / "PktTmRaw.xml",
         "--archive", tmp_path / "archive", "--idb-dir", testdata / "idb",
-        "--end-level", "LB", "--quiet",
+        "--end-level", "LB", "--quiet", "--workers", "1",
     )  # fmt: skip
     assert "stix_assets.core.levels.day" in modules  # the route really ran
     assert _tops(modules).isdisjoint({"scipy", "matplotlib", "dagster", "sunpy", "pandas"})
@@ -52,7 +53,7 @@ def test_l1_route_imports_no_matplotlib_dagster_or_cal_fit(tmp_path, testdata):
         "process", "--tm", testdata / "reference" / "stixcore" / "input" / "PktTmRaw.xml",
         "--archive", tmp_path / "archive", "--idb-dir", testdata / "idb",
         "--conf-dir", testdata / "conf", "--spice-dir", testdata / "spice" / "kernels",
-        "--end-level", "L1", "--quiet",
+        "--end-level", "L1", "--quiet", "--workers", "1",
     )  # fmt: skip
     assert "stix_assets.core.products.l1_build" in modules
     assert _tops(modules).isdisjoint({"matplotlib", "dagster", "sunpy", "pandas"})
