@@ -30,6 +30,7 @@ from stix_assets.core.ingest import TmIndex, index_tm_file
 from stix_assets.core.levels import LevelContext, run_chain
 from stix_assets.core.spice import KernelStore
 from stix_assets.core.tmtc import TMFile
+from stix_assets.core.tmtc.gates import PacketGates
 
 __all__ = [
     "CATALOG_NAME",
@@ -244,9 +245,9 @@ def clean_archive(
     return removed
 
 
-def _index_one(path: Path, store: IdbStore) -> TmIndex:
+def _index_one(path: Path, store: IdbStore, gates: PacketGates | None) -> TmIndex:
     try:
-        return index_tm_file(path, store)
+        return index_tm_file(path, store, gates=gates)
     except OSError as err:
         raise TMFileError(f"cannot read file: {err.strerror or err}", file=path.name) from err
 
@@ -276,13 +277,14 @@ def _index_all(
     *,
     stop_on_error: bool,
     on_file: Callable[[int, int, FileOutcome], None] | None,
+    gates: PacketGates | None = None,
 ) -> tuple[list[TmIndex], list[FileOutcome]]:
     indexes: list[TmIndex] = []
     outcomes: list[FileOutcome] = []
     to_record: list[tuple[TmIndex, str]] = []
     for i, path in enumerate(paths, start=1):
         try:
-            index = _index_one(path, store)
+            index = _index_one(path, store, gates)
         except TMFileError as err:
             logger.error("tm file failed file=%s error=%s", path.name, err)
             if stop_on_error:
@@ -321,6 +323,7 @@ def process_tm_files(
     spice_dir: Path | None = None,
     on_file: Callable[[int, int, FileOutcome], None] | None = None,
     on_step: Callable[[str], None] | None = None,
+    gates: PacketGates | None = None,
 ) -> ProcessSummary:
     """Index TM files and rebuild every level-day they affect, up to ``end_level``.
 
@@ -339,6 +342,8 @@ def process_tm_files(
     spice_dir : SOC kernel tree (``mk/``, ``sclk/`` ...; needed for L1)
     on_file : progress callback ``(i, n, outcome)`` after each file
     on_step : progress callback ``(message)`` before each level (``"building L0: 5 days"``)
+    gates : packet plausibility limits (`stix_assets.core.tmtc.gates.mission_gates`, with the
+        caller's "now"); default: no time window
 
     Raises
     ------
@@ -358,7 +363,7 @@ def process_tm_files(
     if catalog is None:
         catalog = Catalog(Path(archive) / CATALOG_NAME)
     indexes, outcomes = _index_all(
-        paths, store, catalog, stop_on_error=stop_on_error, on_file=on_file
+        paths, store, catalog, stop_on_error=stop_on_error, on_file=on_file, gates=gates
     )
     by_kind, versions, reasons, examples = _tally(indexes)
     level_files: dict[str, tuple[str, ...]] = {}
@@ -369,7 +374,7 @@ def process_tm_files(
         ctx = LevelContext(
             archive_root=Path(archive), catalog=catalog, store=store, created=created,
             software_version=software_version, conf_dir=conf_dir, config_version=config_version,
-            tm_indexes={ix.tm.name: ix for ix in indexes},
+            tm_indexes={ix.tm.name: ix for ix in indexes}, gates=gates,
         )  # fmt: skip
         chain = run_chain(
             _lb_days(indexes), ctx, end_level=_CHAIN_LEVEL[end_level], on_step=on_step,

@@ -33,6 +33,7 @@ from stix_assets.core.levels.records import file_records
 from stix_assets.core.levels.windows import LEVELS, products_at
 from stix_assets.core.products.registry import BASE_PROCESSING_VERSION
 from stix_assets.core.spice import LoadedKernels
+from stix_assets.core.tmtc.gates import PacketGates
 
 __all__ = [
     "LevelContext",
@@ -63,6 +64,7 @@ class LevelContext:
     run_id : the Dagster run, recorded with each file
     tm_path : where a TM file the catalog names (without a usable path) is found
     tm_indexes : TM files this run has indexed already, by name (not read again)
+    gates : packet plausibility limits for TM files indexed again (LB); default no time window
     """
 
     archive_root: Path
@@ -75,6 +77,7 @@ class LevelContext:
     run_id: str | None = None
     tm_path: Callable[[str], Path] | None = None
     tm_indexes: Mapping[str, TmIndex] = field(default_factory=dict)
+    gates: PacketGates | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -242,7 +245,7 @@ def _index(name: str, path: Path | None, ctx: LevelContext) -> TmIndex | None:
     for candidate in candidates:
         if candidate.is_file():
             try:
-                return index_tm_file(candidate, ctx.store)
+                return index_tm_file(candidate, ctx.store, gates=ctx.gates)
             except (TMFileError, OSError) as err:
                 logger.warning("tm input unreadable file=%s error=%s", name, err)
                 return None
