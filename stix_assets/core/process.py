@@ -66,6 +66,7 @@ class FileOutcome:
     n_packets : good packets indexed
     n_quarantined : packets set aside
     error : why the file failed, else ``None``
+    warnings : what was odd about the file but did not stop it (no packets, IDB fallback, ...)
     """
 
     name: str
@@ -73,6 +74,7 @@ class FileOutcome:
     n_packets: int = 0
     n_quarantined: int = 0
     error: str | None = None
+    warnings: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,6 +108,11 @@ class ProcessSummary:
         """Packets set aside over all files."""
         return sum(self.quarantined_by_reason.values())
 
+    @property
+    def n_failed_files(self) -> int:
+        """Input files that could not be read at all (the CLI exits 3 when there is one)."""
+        return self._count("failed")
+
     def as_dict(self) -> dict[str, object]:
         """Plain JSON-able values (the ``--json`` output)."""
         return {
@@ -138,6 +145,7 @@ class ProcessSummary:
                     "packets": f.n_packets,
                     "quarantined": f.n_quarantined,
                     "error": f.error,
+                    "warnings": list(f.warnings),
                 }
                 for f in self.files
             ],
@@ -296,7 +304,10 @@ def _index_all(
             n_q = len(index.report.quarantined)
             if stop_on_error and n_q:
                 _raise_first_quarantined(index)
-            outcome = FileOutcome(index.tm.name, index.tm.kind, len(index.batch), n_q)
+            outcome = FileOutcome(
+                index.tm.name, index.tm.kind, len(index.batch), n_q,
+                warnings=tuple(dict.fromkeys(index.report.warnings)),
+            )  # fmt: skip
             if index.tm.kind == "TM":
                 indexes.append(index)
             to_record.append((index, "indexed" if index.complete else "incomplete"))
@@ -384,7 +395,7 @@ def process_tm_files(
             name = _OUTPUT_NAME.get(level, level)
             level_files[name] = tuple(sorted({str(w.path) for r in results for w in r.written}))
             seconds[name] = chain.seconds[level]
-        issues = chain.issues()
+        issues = list({_issue_key(i): i for i in chain.issues()}.values())  # days share inputs
         new_packets = sum(w.n_new for w in chain.written("LB"))
         waiting = sum(len(r.build.waiting) for r in chain.results.get("L0", []))
     return ProcessSummary(
@@ -405,6 +416,14 @@ def process_tm_files(
 
 
 _CHAIN_LEVEL = {"LB": "LB", "L0": "L0", "L1": "L1", "L2": "CAL"}
+
+
+def _issue_key(issue: dict[str, object]) -> tuple[object, ...]:
+    return tuple(
+        str(issue.get(k)) for k in ("level", "file", "packet_index", "packet_id", "reason")
+    )
+
+
 _OUTPUT_NAME = {"CAL": "L2"}
 
 

@@ -29,6 +29,7 @@ from stix_assets.core.fits import remove_stale_temporaries
 from stix_assets.core.idb import IdbStore
 from stix_assets.core.ingest import TmIndex, index_tm_file
 from stix_assets.core.levels.inputs import bsd_start_day, tm_inputs, upstream_files
+from stix_assets.core.levels.quarantine import level_issues, quarantine_records
 from stix_assets.core.levels.records import file_records
 from stix_assets.core.levels.windows import LEVELS, products_at
 from stix_assets.core.products.registry import BASE_PROCESSING_VERSION
@@ -210,7 +211,13 @@ def _level_day_lock(archive_root: Path, level: str, day: dt.date) -> Iterator[No
 
 
 def _record(ctx: LevelContext, result: LevelDayResult) -> None:
-    """Record the files written, stamped now (after the rename, under the level-day lock)."""
+    """Record the files written, stamped now (after the rename, under the level-day lock).
+
+    The packets the level left out go to the catalog's quarantine (TM file, position, reason).
+    """
+    left_out = quarantine_records(result.issues)
+    if left_out:
+        ctx.catalog.record_quarantine(left_out)
     if not result.written:
         return
     written_at = dt.datetime.now(dt.UTC)
@@ -287,7 +294,7 @@ def _build_l0(
         build.products, ctx.archive_root, created=ctx.created,
         software_version=ctx.software_version, config_version=ctx.config_version,
     )  # fmt: skip
-    issues = tuple(i.as_dict() for i in build.issues)
+    issues = level_issues("L0", build.issues, indexed=ctx.tm_indexes, catalog=ctx.catalog)
     return LevelDayResult("L0", day, tuple(lb_files), tuple(written), issues, build)
 
 
