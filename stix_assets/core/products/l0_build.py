@@ -263,7 +263,9 @@ def build_l0_files(
             out.extend(stack_by_shape(prods))  # one product per column layout
     for issue in issues:
         logger.warning(
-            "l0 packet left out file=%s packet=%s reason=%s",
+            "l0 packet left out file=%s packet_id=%s lb_file=%s lb_row=%s reason=%s",
+            issue.tm_file,
+            issue.packet_id,
             issue.file,
             issue.packet_index,
             issue.reason,

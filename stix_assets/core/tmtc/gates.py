@@ -35,7 +35,7 @@ from typing import Protocol
 import numpy as np
 from numpy.typing import NDArray
 
-from stix_assets.core.config import Settings
+from stix_assets.core.config import ConfigError, Settings
 from stix_assets.core.time import nominal_scet, nominal_utc
 from stix_assets.core.tmtc.batch import PacketBatch
 
@@ -54,8 +54,9 @@ __all__ = [
 
 LAUNCH_UTC = dt.datetime(2020, 2, 10, 4, 3, tzinfo=dt.UTC)
 """Launch of Solar Orbiter (Atlas V, Cape Canaveral)."""
-DEFAULT_SCET_START = dt.date(2018, 2, 10)
-"""Default start of the plausible SCET window: launch minus two years (ground tests included)."""
+DEFAULT_SCET_START = LAUNCH_UTC.date().replace(year=LAUNCH_UTC.year - 2)
+"""Default start of the plausible SCET window: launch minus two years (ground tests included);
+the ``[ingest] scet_window_start`` default in `stix_assets.core.config` is the same day."""
 DEFAULT_MAX_PACKET_BYTES = 4112
 """Default largest plausible TM packet, headers included: 16 header bytes + 4096 bytes of data."""
 _PUS_VERSION = 1
@@ -140,13 +141,23 @@ def gates_from_settings(settings: Settings, *, now: dt.datetime) -> PacketGates:
     """The gates of the settings (``[ingest]`` window and size), for the caller's ``now``.
 
     Reads ``scet_window_start``, ``scet_window_future_s`` and ``max_packet_bytes``.
+
+    Raises
+    ------
+    ConfigError
+        If the window is empty (a start after ``now`` plus the margin).
     """
-    return mission_gates(
-        now=now,
-        scet_start=settings.scet_window_start,
-        future_margin_s=float(settings.scet_window_future_s),
-        max_packet_bytes=int(settings.max_packet_bytes),
-    )
+    try:
+        return mission_gates(
+            now=now,
+            scet_start=settings.scet_window_start,
+            future_margin_s=float(settings.scet_window_future_s),
+            max_packet_bytes=int(settings.max_packet_bytes),
+        )
+    except ValueError as err:
+        raise ConfigError(
+            f"unusable [ingest] packet gates: {err}", key="scet_window_start"
+        ) from err
 
 
 def header_problems(batch: PacketBatch, gates: PacketGates) -> list[str | None]:

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 import numpy as np
 import pytest
 
-from stix_assets.core.config import load_settings
+from stix_assets.core.config import ConfigError, load_settings
 from stix_assets.core.tmtc import PacketBatch, decode_headers, encode_header
 from stix_assets.core.tmtc.gates import (
     DEFAULT_MAX_PACKET_BYTES,
@@ -114,6 +114,11 @@ def test_gates_from_settings_reads_the_ingest_section(tmp_path):
     gates = gates_from_settings(load_settings(env=env), now=NOW)
     assert gates.window[0] == dt.datetime(2020, 2, 10, tzinfo=dt.UTC)
     assert gates.max_packet_bytes == 100
+    late = load_settings(env={"STIX_SCET_WINDOW_START": "2030-01-01"})
+    with pytest.raises(ConfigError, match="empty SCET window"):
+        gates_from_settings(late, now=NOW)
+    with pytest.raises(ConfigError, match="scet_window_start"):
+        load_settings(env={"STIX_SCET_WINDOW_START": "yesterday"})
 
 
 def test_header_gates_name_the_first_problem():
@@ -170,7 +175,8 @@ def test_idb_gates_from_the_pid_table():
     ]
     versions = np.full(len(packets), "t", dtype=object)
     reasons = idb_problems(_batch(packets), versions, _Store(_Pid()))
-    assert reasons[0] is None and reasons[4] is None
+    assert reasons[0] is None
+    assert reasons[4] is None
     assert reasons[1] == "unknown APID: 1501 (PID 93, category 13) is not in the PID table of IDB t"
     assert reasons[2] == "unknown service: 22/6 is not in the PID table of IDB t"
     assert reasons[3] == "APID does not match: 21/6 has APID 1444, IDB t lists 1468, 1500"
@@ -184,7 +190,8 @@ def test_duplicates_keep_the_first_and_name_it():
     batch = _batch(packets)
     rid = np.full((len(packets), 2), -1, dtype=np.int64)
     reasons = duplicate_problems(batch, rid)
-    assert reasons[:2] == [None, None] and reasons[3] is None
+    assert reasons[:2] == [None, None]
+    assert reasons[3] is None
     assert reasons[2].startswith("duplicate packet: same kind, request, SCET and sequence count")
     assert "as packet 10" in reasons[2]  # the position of the first in its file
     rid[2] = (1, 99)  # another BSD request: its own LB file, not a duplicate

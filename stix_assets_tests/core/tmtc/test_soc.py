@@ -146,7 +146,8 @@ def test_valid_response_without_packets_warns(tmp_path: Path):
     path = tmp_path / "none.PktTmRaw.xml"
     path.write_text(_xml([]))
     tm, batch, report = decode_tm_file(path)
-    assert tm.kind == "TM" and len(batch) == 0
+    assert tm.kind == "TM"
+    assert len(batch) == 0
     assert not report.quarantined
     assert report.warnings == ["no packets: a valid TM response without any packet element"]
 
