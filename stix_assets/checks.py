@@ -21,6 +21,10 @@ check (``<level>_`` prefix)            levels  products
 ``uses_flown_orbit_kernels``           L1+     all
 ``is_newer_than_inputs``               all     all
 =====================================  ======  ==========================================
+
+``tm_has_no_quarantined_packets`` (`TM_CHECKS`) checks the ``tm/raw`` asset, one TM file per
+partition: no packet of the file was quarantined, by the ingest gates or by a level that left it
+out (the catalog's ``quarantine``; counts by reason category in the metadata).
 """
 
 import datetime as dt
@@ -30,10 +34,11 @@ from pathlib import Path
 
 import dagster as dg
 
+from stix_assets.assets._results import TM_RAW_KEY
 from stix_assets.core import quality
 from stix_assets.core.catalog import Catalog
 from stix_assets.core.products.registry import product_by_key
-from stix_assets.partitions import scet_days
+from stix_assets.partitions import scet_days, tm_files
 from stix_assets.resources import StixSettings
 
 __all__ = [
@@ -42,6 +47,8 @@ __all__ = [
     "GAP_PRODUCTS",
     "LB_CHECKS",
     "MAX_GAP_S",
+    "TM_CHECKS",
+    "TM_QUARANTINE_CHECK",
     "check_name",
     "checks_for_level",
     "to_check_result",
@@ -309,3 +316,35 @@ def _lb_keys() -> list[dg.AssetKey]:
 
 LB_CHECKS: list[dg.AssetChecksDefinition] = checks_for_level("lb", _lb_keys(), scet_days)
 """Checks of every ``lb/<product>`` asset, per SCET day."""
+
+
+TM_QUARANTINE_CHECK = "tm_has_no_quarantined_packets"
+"""Name of the check on ``tm/raw``: no packet of the TM file was quarantined."""
+
+
+@dg.multi_asset_check(
+    specs=[
+        dg.AssetCheckSpec(
+            TM_QUARANTINE_CHECK,
+            asset=TM_RAW_KEY,
+            description="No packet of this TM file was quarantined: not by the ingest gates "
+            "(format, length, SCET window, APID, service, duplicate, truncated, bad hex) and not "
+            "by a level that left it out.",
+            blocking=False,
+            partitions_def=tm_files,
+        )
+    ],
+    name="tm_raw_quality_checks",
+    description="Quarantined packets of one TM file.",
+)
+def tm_raw_quality_checks(context: dg.AssetCheckExecutionContext, stix: StixSettings):
+    """Quarantine of one TM file, from the catalog."""
+    name = context.partition_key
+    rows = stix.catalog().quarantined(name)
+    yield to_check_result(
+        TM_RAW_KEY, TM_QUARANTINE_CHECK, quality.quarantine_result(rows, file=name)
+    )
+
+
+TM_CHECKS: list[dg.AssetChecksDefinition] = [tm_raw_quality_checks]
+"""Checks of the ``tm/raw`` asset, per TM file."""

@@ -5,12 +5,21 @@
 start-up stays short: Dagster is imported only for ``--dagster``, which materializes the same
 asset partitions on the configured instance (``DAGSTER_HOME``) instead.
 
-Exit status: 0 when the run completed (quarantined packets and, with ``--continue-on-error``,
-unreadable files are reported in the summary), 1 when processing stopped on an error, 2 for bad
-arguments or a level that is not implemented yet. An error ends the run with one line on stderr,
-``stix-assets: error: <ErrorType>: <what, with the file>``, never a traceback: a missing,
-read-only or full archive, a locked, unreadable or unwritable catalog. ``process`` checks the
-archive folder and the catalog before it reads any TM file.
+Exit status of ``process``:
+
+* 0: every input file was read; quarantined packets (file, position, reason) and packets a level
+  left out are listed in the summary, and are not failures of the run;
+* 1: processing stopped on an error (``--stop-on-error`` at the first bad file or packet, or any
+  error that stops the run);
+* 2: bad arguments, or a level that is not implemented yet;
+* 3: the run completed, but at least one input file could not be read at all (empty, not a SOC
+  response, unreadable; ``--continue-on-error``): the summary names it, the other files were
+  processed.
+
+An error ends the run with one line on stderr, ``stix-assets: error: <ErrorType>: <what, with the
+file>``, never a traceback: a missing, read-only or full archive, a locked, unreadable or
+unwritable catalog. ``process`` checks the archive folder and the catalog before it reads any TM
+file.
 """
 
 import argparse
@@ -70,6 +79,12 @@ def build_parser(*, process_only: bool = False) -> argparse.ArgumentParser:
         "--conf-dir", type=Path, help="STIX-CONF tree (energy channels; required from L0 on)"
     )
     p.add_argument("--catalog", type=Path, help=f"catalog file (default <archive>/{_CATALOG_NAME})")
+    p.add_argument(
+        "--config",
+        type=Path,
+        metavar="FILE",
+        help="TOML settings, for the [ingest] packet gates (default $STIX_CONFIG)",
+    )
     p.add_argument("--start-level", choices=LEVELS, default="TM", type=str.upper)
     p.add_argument("--end-level", choices=LEVELS, default="LB", type=str.upper)
     p.add_argument(
@@ -172,6 +187,33 @@ def _inputs(args: argparse.Namespace) -> list[Path]:
     return paths
 
 
+def _packet_text(item: dict[str, object]) -> str:
+    """``<file> packet <position> (packetID n, SPID s)``: where a packet is in its TM file."""
+    where = str(item.get("file") or "?")
+    position = item.get("packet_index")
+    where += " (whole file)" if position is None and item.get("packet_id") is None else ""
+    where += f" packet {position}" if position is not None else ""
+    ids = [f"packetID {item['packet_id']}"] if item.get("packet_id") is not None else []
+    ids += [f"SPID {item['spid']}"] if item.get("spid") is not None else []
+    return where + (f" ({', '.join(ids)})" if ids else "")
+
+
+def _print_problems(data: dict[str, object]) -> None:
+    """File warnings, quarantined packets and packets a level left out, one line each."""
+    for f in data["files"]:
+        for warning in f["warnings"]:
+            print(f"  warning: {f['name']}: {warning}")
+    for q in data["quarantine_examples"]:
+        print(f"  quarantined: {_packet_text(q)}: {q['reason']}")
+    if data["quarantined"] > len(data["quarantine_examples"]):
+        more = data["quarantined"] - len(data["quarantine_examples"])
+        print(f"  ... {more} more quarantined packets (--json, or the catalog's quarantine)")
+    for issue in data["level_issues"]:
+        level = issue.get("level", "level")
+        found = f" [in {issue['source']}]" if issue.get("source") else ""
+        print(f"  left out of {level}: {_packet_text(issue)}: {issue['reason']}{found}")
+
+
 def _print_summary(summary: "object", *, as_json: bool, quiet: bool) -> None:
     data = summary.as_dict()
     if as_json:
@@ -182,8 +224,7 @@ def _print_summary(summary: "object", *, as_json: bool, quiet: bool) -> None:
         for level, paths in data["level_files"].items():
             for path in paths:
                 print(f"  written {level}: {path}")
-        for issue in data["level_issues"]:
-            print(f"  left out: {issue['file']} packet {issue['packet_index']}: {issue['reason']}")
+        _print_problems(data)
         if data["waiting_sequences"]:
             print(f"incomplete BSD sequences waiting for more TM: {data['waiting_sequences']}")
         if data["quarantined"]:
@@ -227,9 +268,25 @@ def _run_direct(args: argparse.Namespace, paths: list[Path], created: dt.datetim
             on_file=on_file,
             on_step=progress.step,
             workers=max(1, args.workers),
+            gates=_packet_gates(args),
         )
     _print_summary(summary, as_json=args.json, quiet=args.quiet)
+    if summary.n_failed_files:
+        print(
+            f"stix-assets: {summary.n_failed_files} input file(s) could not be read (exit 3)",
+            file=sys.stderr,
+        )
+        return 3
     return 0
+
+
+def _packet_gates(args: argparse.Namespace) -> "object":
+    """The packet plausibility gates of the settings (``[ingest]``), for the wall clock now."""
+    from stix_assets.core.config import load_settings
+    from stix_assets.core.tmtc.gates import gates_from_settings
+
+    settings = load_settings(config_file=args.config, env=os.environ)
+    return gates_from_settings(settings, now=dt.datetime.now(dt.UTC))
 
 
 def _run_dagster(args: argparse.Namespace, paths: list[Path]) -> int:

@@ -29,7 +29,7 @@ from stix_assets.assets.reports import (
 )
 from stix_assets.assets.sync import SYNC_ASSETS, SYNC_JOBS
 from stix_assets.bsd_days_sensor import bsd_l1_days_sensor
-from stix_assets.checks import LB_CHECKS, checks_for_level
+from stix_assets.checks import LB_CHECKS, TM_CHECKS, checks_for_level
 from stix_assets.jobs import ingest_job, l0_job, l1_job, lb_job, reprocess_job
 from stix_assets.partitions import scet_days, utc_days
 from stix_assets.resources import StixSettings
@@ -61,7 +61,7 @@ defs = dg.Definitions(
         *PUBLISH_ASSETS,
         reports_completeness,
     ],
-    asset_checks=[*LB_CHECKS, *L0_CHECKS, *L1_CHECKS],
+    asset_checks=[*TM_CHECKS, *LB_CHECKS, *L0_CHECKS, *L1_CHECKS],
     sensors=[
         tm_inbox_sensor,
         tm_to_days_sensor,

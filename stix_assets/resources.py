@@ -28,6 +28,7 @@ The catalog default matches ``stix-assets process``, so the CLI and the assets s
 for one archive.
 """
 
+import datetime as dt
 import functools
 import importlib.metadata
 import logging
@@ -41,6 +42,7 @@ from stix_assets.core.config import FIELDS, Settings, load_settings
 from stix_assets.core.idb import IdbStore
 from stix_assets.core.levels import LevelContext, run_creation_time, stix_conf_tag
 from stix_assets.core.spice import KernelStore
+from stix_assets.core.tmtc.gates import PacketGates, gates_from_settings
 
 __all__ = ["DEFAULT_DATA_ROOT", "DEFAULT_SETTLE_TIME_S", "StixSettings"]
 
@@ -140,6 +142,10 @@ class StixSettings(dg.ConfigurableResource):
         s = self.settings()
         return _idb_store(s.idb_dir, s.idb_force_version, s.idb_fallback_version)
 
+    def packet_gates(self, now: dt.datetime | None = None) -> PacketGates:
+        """Return the packet plausibility gates (``[ingest]`` settings) for ``now`` (default: now)."""
+        return gates_from_settings(self.settings(), now=now or dt.datetime.now(dt.UTC))
+
     def kernel_store(self) -> KernelStore:
         """Return the SPICE kernel store (``ck fk ... spk`` below ``kernel_dir``)."""
         return KernelStore(self.settings().kernel_dir)
@@ -157,6 +163,7 @@ class StixSettings(dg.ConfigurableResource):
             config_version=stix_conf_tag(s.stix_conf_dir),
             run_id=run_id,
             tm_path=self.tm_path,
+            gates=self.packet_gates(),
         )
 
     def catalog(self) -> Catalog:

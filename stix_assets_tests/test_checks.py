@@ -11,7 +11,7 @@ import pytest
 from stix_assets.assets._results import TM_RAW_KEY, lb_asset_key
 from stix_assets.assets.ingest import idb_versions, tm_raw
 from stix_assets.assets.levels import level_binary
-from stix_assets.checks import LB_CHECKS, checks_for_level
+from stix_assets.checks import LB_CHECKS, TM_CHECKS, TM_QUARANTINE_CHECK, checks_for_level
 from stix_assets.core.catalog import ProductFileRecord
 from stix_assets.core.idb import IdbStore
 from stix_assets.core.ingest import index_tm_file
@@ -74,6 +74,33 @@ def test_level_factory_picks_checks_per_level():
     assert ("l1/hk_maxi", "l1_has_no_lost_packets") not in names  # an LB statement
     only = checks_for_level("l0", keys[:1], scet_days, statements={"has_increasing_times"})
     assert [k.name for c in only for k in c.check_keys] == ["l0_has_increasing_times"]
+
+
+@pytest.mark.realdata
+def test_tm_quarantine_check_counts_the_gates(tmp_path: Path, testdata: Path):
+    """A TM file with a damaged packet: the check on tm/raw fails (WARN) and names it."""
+    incoming = tmp_path / "data" / "incoming"
+    incoming.mkdir(parents=True)
+    text = (testdata / "reference" / "stixcore" / "input" / "PktTmRaw.xml").read_text()
+    start = text.index("<Packet>") + len("<Packet>") + 152  # first packet, after the SOC prefix
+    # service byte (7) of the first packet: 3 -> 19, a service the IDB does not know
+    bad = text[: start + 14] + "13" + text[start + 16 :]
+    (incoming / "PktTmRaw.bad.xml").write_text(bad)
+    shutil.copy(testdata / "reference" / "stixcore" / "input" / "PktTmRaw.xml", incoming)
+    stix = StixSettings(data_root=str(tmp_path / "data"), idb_dir=str(testdata / "idb"))
+    assets = [*ASSETS, *TM_CHECKS]
+    with dg.instance_for_test() as instance:
+        instance.add_dynamic_partitions("tm_files", ["PktTmRaw.bad.xml", "PktTmRaw.xml"])
+        bad_run = _run(instance, assets, stix, "PktTmRaw.bad.xml", [TM_RAW_KEY])
+        check = _evaluations(bad_run)[("tm/raw", TM_QUARANTINE_CHECK)]
+        assert not check.passed
+        assert check.severity == dg.AssetCheckSeverity.WARN
+        assert check.metadata["by_category"].value == {"unknown service": 1}
+        (first,) = check.metadata["first"].value
+        assert first["packet_index"] == 0
+        assert first["packet_id"] == 11
+        good = _evaluations(_run(instance, assets, stix, "PktTmRaw.xml", [TM_RAW_KEY]))
+        assert good[("tm/raw", TM_QUARANTINE_CHECK)].passed
 
 
 @pytest.mark.realdata

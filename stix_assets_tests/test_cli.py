@@ -184,6 +184,24 @@ def test_stop_and_continue_on_error(tmp_path, tm_input, idb_root):
     assert data["quarantine_examples"][0]["file"] == "corrupt.PktTmRaw.xml"
     assert data["packets"] == 11
     assert data["lb_files_written"] > 0
+    # plain output names the file and the packet's position in it (second element, packetID 12)
+    plain = run_cli("process", *common[:3], tmp_path / "archive2", *common[4:], check=0)
+    assert "  quarantined: corrupt.PktTmRaw.xml packet 1 (packetID 12): invalid hex" in plain.stdout
+    assert 'quarantined by reason: {"invalid hex": 1}' in plain.stdout
+
+
+@pytest.mark.realdata
+def test_response_without_packets_warns(tmp_path, idb_root):
+    tm_dir = tmp_path / "tm"
+    tm_dir.mkdir()
+    (tm_dir / "none.PktTmRaw.xml").write_text(
+        '<?xml version="1.0" encoding="UTF-8"?>\n<ns2:ResponsePart xmlns:ns2="x"><Response>'
+        "<PktRawResponse></PktRawResponse></Response></ns2:ResponsePart>\n"
+    )
+    common = ("--tm-dir", tm_dir, "--archive", tmp_path / "a", "--idb-dir", idb_root)
+    proc = run_cli("process", *common, check=0)  # a valid, empty file is not a failed file
+    assert "  warning: none.PktTmRaw.xml: no packets" in proc.stdout
+    assert "files in: 1 (TM 1 / TC 0 / failed 0); packets: 0" in proc.stdout
 
 
 @pytest.mark.slow
@@ -196,9 +214,11 @@ def test_unreadable_file_fails_only_with_stop_on_error(tmp_path, idb_root):
     stopped = run_cli("process", *common, "--stop-on-error")
     assert stopped.returncode == 1
     assert "empty file" in stopped.stderr
-    went_on = run_cli("process", *common, "--quiet", check=0)
+    # the run goes on, but a file that failed as a whole is not a clean run: exit 3
+    went_on = run_cli("process", *common, "--quiet", check=3)
     assert "failed 1" in went_on.stdout
     assert "errors: 1" in went_on.stdout
+    assert "could not be read (exit 3)" in went_on.stderr
 
 
 @pytest.mark.slow

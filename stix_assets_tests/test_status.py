@@ -61,6 +61,32 @@ def test_pipeline_status_from_folders_and_catalog(data_root):
 
 
 @pytest.mark.realdata
+def test_status_counts_quarantine_by_category(data_root):
+    from stix_assets.core.tmtc import QuarantinedPacket
+
+    catalog = Catalog(data_root / "archive" / "stix_catalog.duckdb")
+    catalog.record_quarantine(
+        [
+            QuarantinedPacket("a.xml", 3, "SCET outside mission: coarse 10 (2000-01-01) ...", 4),
+            QuarantinedPacket("a.xml", 5, "SCET outside mission: coarse 12 (2000-01-01) ...", 6),
+            QuarantinedPacket("b.xml", 0, "unknown APID: 1501 (PID 93, category 13) ...", 1),
+            QuarantinedPacket("b.xml", None, "malformed XML: no element found (after 1 packets)"),
+        ]
+    )
+    cat = pipeline_status(data_root / "waiting", data_root / "incoming", catalog)["catalog"]
+    assert cat["quarantine"] == {"SCET outside mission": 2, "malformed XML": 1, "unknown APID": 1}
+    whole_file = [q for q in cat["quarantine_latest"] if q["packet_index"] is None]
+    assert [q["file"] for q in whole_file] == ["b.xml"]
+    text = status_cmd.format_status(
+        {"generated_at": "now", "tm": {"n_waiting": 0, "n_incoming_not_ingested": 0},
+         "catalog": cat}
+    )  # fmt: skip
+    assert "quarantined packets: 4" in text
+    assert "     2 SCET outside mission" in text
+    assert "latest: a.xml packet 3 (packetID 4): SCET outside mission" in text
+
+
+@pytest.mark.realdata
 def test_locked_catalog_is_reported_not_raised(data_root):
     path = data_root / "archive" / "stix_catalog.duckdb"
     holder = locked_catalog(path)

@@ -67,7 +67,7 @@ def _unreadable_tm(path: Path) -> TMFile:
 def _index_and_record(name: str, stix: StixSettings, catalog: Catalog) -> TmIndex:
     path = stix.tm_path(name)
     try:
-        index = index_tm_file(path, stix.idb_store())
+        index = index_tm_file(path, stix.idb_store(), gates=stix.packet_gates())
     except (StixError, OSError) as err:
         catalog.record_tm_file(_unreadable_tm(path), status="failed", error=str(err))
         raise dg.Failure(

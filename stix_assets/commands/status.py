@@ -64,6 +64,15 @@ def _checks(checks: dict[str, Any]) -> list[str]:
     return out
 
 
+def _quarantined_text(q: dict[str, Any]) -> str:
+    where = q["file"]
+    if q.get("packet_index") is not None:
+        where += f" packet {q['packet_index']}"
+    if q.get("packet_id") is not None:
+        where += f" (packetID {q['packet_id']})"
+    return f"{where}: {q['reason']}"
+
+
 def format_status(status: dict[str, Any]) -> str:
     """Human-readable text of a status dict."""
     lines = [f"status at {status['generated_at']}"]
@@ -87,10 +96,9 @@ def format_status(status: dict[str, Any]) -> str:
         "last processed TM file: "
         + (f"{last['name']} ({last['status']}, {last['processed_at']})" if last else "none")
     )
-    lines.append(f"quarantined packets: {sum(cat['quarantine'].values())} {cat['quarantine']}")
-    lines += [
-        f"  {q['file']} #{q['packet_index']}: {q['reason']}" for q in cat["quarantine_latest"]
-    ]
+    lines.append(f"quarantined packets: {sum(cat['quarantine'].values())}")
+    lines += [f"  {n:>6} {category}" for category, n in cat["quarantine"].items()]
+    lines += [f"  latest: {_quarantined_text(q)}" for q in cat["quarantine_latest"]]
     return "\n".join(lines)
 
 

@@ -17,6 +17,7 @@ otherwise be silently ignored). The keys the demo data root writes (``tm_inbox``
 This module is pure: it reads the file and the mapping it is given, never ``os.environ`` itself.
 """
 
+import datetime as dt
 import logging
 import re
 import tomllib
@@ -69,7 +70,8 @@ class Field:
     section : TOML table
     key : key inside the table
     kind : ``path``, ``source`` (local path or ``user@host:path``), ``str``, ``float``, ``int``,
-        ``bool``, ``cron`` or ``list`` (a TOML array, or comma separated text from the environment)
+        ``bool``, ``cron``, ``date`` (ISO ``YYYY-MM-DD`` or a TOML date) or ``list`` (a TOML
+        array, or comma separated text from the environment)
     default : the default value, or ``None``
     derive : ``(other field, suffix)``: default ``<other>/<suffix>`` when ``default`` is None
     doc : one line for ``stix-assets config`` and docs/operations.md
@@ -118,6 +120,12 @@ FIELDS: tuple[Field, ...] = (
     # ingest
     Field("settle_time_s", "ingest", "settle_time_s", "float", 30.0, None,
           "seconds a TM file must be unchanged before the inbox sensor takes it"),
+    Field("scet_window_start", "ingest", "scet_window_start", "date", "2018-02-10", None,
+          "packets dated (SCET as UTC) before this day are quarantined (launch - 2 years)"),
+    Field("scet_window_future_s", "ingest", "scet_window_future_s", "float", 86400.0, None,
+          "packets dated more than this after now are quarantined"),
+    Field("max_packet_bytes", "ingest", "max_packet_bytes", "int", 4112, None,
+          "longer packets are quarantined (16 header bytes + 4096 data bytes)"),
     Field("idb_force_version", "idb", "force_version", "str", None, None, "force one IDB"),
     Field("idb_fallback_version", "idb", "fallback_version", "str", "2.26.34", None,
           "IDB used before the first history entry"),
@@ -242,7 +250,7 @@ class Settings:
 
 
 def _as_text(value: Any) -> Any:
-    if isinstance(value, Path):
+    if isinstance(value, Path | dt.date):
         return str(value)
     if isinstance(value, list | tuple):
         return [str(v) for v in value]
@@ -296,6 +304,10 @@ def _convert(field: Field, raw: Any, base: Path | None) -> Any:
             return [str(i).strip() for i in items if str(i).strip()]
         if field.kind == "cron":
             return _check_cron(field, str(raw))
+        if field.kind == "date":
+            if isinstance(raw, dt.datetime):
+                return raw.date()
+            return raw if isinstance(raw, dt.date) else dt.date.fromisoformat(str(raw).strip())
         return str(raw)
     except (ValueError, KeyError, TypeError) as err:
         raise ConfigError(f"bad value {raw!r} for {field.name}: {err}", key=field.name) from err

@@ -8,11 +8,17 @@ and the catalog.
 
 Decisions (docs/decisions.md):
 
-* A packet kind the IDB does not know (unknown SSID, unknown service) is **kept at LB** under its
-  registry product (``other`` when no entry claims it), as STIXCore's LB needs no IDB type. It is
-  listed in the report (reason ``unknown packet type``; ``packet_index`` is the row in
-  `TmIndex.batch`, ``packet_id`` the XML ``packetID``) and flagged in `TmIndex.known_type` so the
-  L0 step skips it.
+* Packets that fail a plausibility gate (`stix_assets.core.tmtc.gates`: not a PUS TM packet, too
+  long, SCET outside the mission window, an APID or service the IDB does not know, an APID that
+  does not carry that service, a duplicate within the file) are **quarantined**: left out of
+  `TmIndex.batch` (so out of LB) and listed in ``report.quarantined``. Every packet of the file is
+  either in the batch or quarantined.
+* A packet of a known service whose PI1 (SSID/SID) the IDB does not define is **kept at LB** under
+  its registry product (``other`` when no entry claims it), as STIXCore's LB needs no IDB type. It
+  is listed in ``report.kept`` (reason ``unknown packet type``) and flagged in
+  `TmIndex.known_type` so the L0 step skips it.
+* Every report names the file, the packet's position in it (``packet_index``, 0-based element)
+  and its XML ``packetID``.
 * A SCET outside every IDB history interval uses the store's fallback version (STIXCore raises,
   quirk 5); the report says so.
 * A file whose XML breaks (a file still being written, or a damaged one) keeps every packet read
@@ -37,6 +43,12 @@ from stix_assets.core.tmtc import (
     TMFile,
     assign_pi1,
     decode_tm_file,
+)
+from stix_assets.core.tmtc.gates import (
+    PacketGates,
+    duplicate_problems,
+    header_problems,
+    idb_problems,
 )
 
 __all__ = ["TmIndex", "index_tm_file", "kind_label"]
@@ -104,13 +116,18 @@ def kind_label(service: int, subtype: int, pi1: int) -> str:
     return f"{service}_{subtype}" if pi1 < 0 else f"{service}_{subtype}_{pi1}"
 
 
-def index_tm_file(path: Path | str, store: IdbStore) -> TmIndex:
+def index_tm_file(
+    path: Path | str, store: IdbStore, *, gates: PacketGates | None = None
+) -> TmIndex:
     """Read and index one SOC TM XML file (a TC report file gives an empty index).
 
     Parameters
     ----------
     path : the ``*PktTmRaw*.xml`` (or ``*PktTcReport*.xml``) file
     store : the installed IDBs
+    gates : plausibility limits (time window, packet size); default `PacketGates()`, which has
+        no time window (the window needs the caller's "now": `stix_assets.core.tmtc.gates.
+        mission_gates`)
 
     Returns
     -------
@@ -122,35 +139,17 @@ def index_tm_file(path: Path | str, store: IdbStore) -> TmIndex:
         If the file is empty or not a SOC/EDDS response at all.
     """
     tm, batch, report = decode_tm_file(path)
-    n = len(batch)
-    headers = batch.headers
-    versions = (
-        store.versions_for(headers["scet_coarse"], headers["scet_fine"])
-        if n
-        else np.zeros(0, dtype=object)
-    )
+    batch = batch.take(_quarantine(batch, header_problems(batch, gates or PacketGates()), report))
+    versions = _versions(batch, store)
+    keep = _quarantine(batch, idb_problems(batch, versions, store), report)
+    batch, versions = batch.take(keep), versions[keep]
     _record_fallbacks(tm.name, store, batch, report)
-    pi1 = np.full(n, -1, dtype=np.int64)
-    for version in sorted(set(versions.tolist())):
-        idx = np.flatnonzero(versions == version)
-        pi1[idx] = assign_pi1(batch.take(idx), store.get(version).pic()).pi1
-    batch = batch.with_pi1(pi1)
-    known = np.ones(n, dtype=bool)
-    request_id = np.full((n, 2), -1, dtype=np.int64)
-    kinds = _kind_keys(batch)
-    for key in np.unique(kinds):
-        service, subtype, p1 = (int(x) for x in _split_key(int(key)))
-        sel = kinds == key
-        for version in sorted(set(versions[sel].tolist())):
-            idx = np.flatnonzero(sel & (versions == version))
-            idb = store.get(version)
-            ptype = idb.packet_type(service, subtype, None if p1 < 0 else p1)
-            if ptype is None:
-                known[idx] = False
-                _record_unknown(tm.name, batch, idx, idb.version, report)
-            if product_for(service, subtype, None if p1 < 0 else p1).per_request:
-                spid = None if ptype is None else ptype.spid
-                request_id[idx] = _read_request_ids(batch, idx, idb, spid)
+    batch = batch.with_pi1(_pi1(batch, versions, store))
+    known, request_id = _resolve_kinds(tm.name, batch, versions, store, report)
+    keep = _quarantine(batch, duplicate_problems(batch, request_id), report)
+    batch, versions, known, request_id = (
+        batch.take(keep), versions[keep], known[keep], request_id[keep]
+    )  # fmt: skip
     index = TmIndex(
         tm=tm,
         batch=batch,
@@ -168,12 +167,82 @@ def index_tm_file(path: Path | str, store: IdbStore) -> TmIndex:
         "tm indexed file=%s kind=%s packets=%d kinds=%d quarantined=%d complete=%s",
         tm.name,
         tm.kind,
-        n,
+        len(batch),
         len(index.packets_by_kind),
         len(report.quarantined),
         index.complete,
     )
     return index
+
+
+def _versions(batch: PacketBatch, store: IdbStore) -> NDArray[np.object_]:
+    if len(batch) == 0:
+        return np.zeros(0, dtype=object)
+    return store.versions_for(batch.headers["scet_coarse"], batch.headers["scet_fine"])
+
+
+def _pi1(batch: PacketBatch, versions: NDArray[np.object_], store: IdbStore) -> NDArray[np.int64]:
+    pi1 = np.full(len(batch), -1, dtype=np.int64)
+    for version in sorted(set(versions.tolist())):
+        idx = np.flatnonzero(versions == version)
+        pi1[idx] = assign_pi1(batch.take(idx), store.get(version).pic()).pi1
+    return pi1
+
+
+def _resolve_kinds(
+    name: str,
+    batch: PacketBatch,
+    versions: NDArray[np.object_],
+    store: IdbStore,
+    report: DecodeReport,
+) -> tuple[NDArray[np.bool_], NDArray[np.int64]]:
+    """Per packet: is its kind in its IDB, and its BSD request id (``-1`` for other kinds)."""
+    n = len(batch)
+    known = np.ones(n, dtype=bool)
+    request_id = np.full((n, 2), -1, dtype=np.int64)
+    kinds = _kind_keys(batch)
+    for key in np.unique(kinds):
+        service, subtype, p1 = (int(x) for x in _split_key(int(key)))
+        sel = kinds == key
+        for version in sorted(set(versions[sel].tolist())):
+            idx = np.flatnonzero(sel & (versions == version))
+            idb = store.get(version)
+            ptype = idb.packet_type(service, subtype, None if p1 < 0 else p1)
+            if ptype is None:
+                known[idx] = False
+                _record_unknown(name, batch, idx, idb.version, report)
+            if product_for(service, subtype, None if p1 < 0 else p1).per_request:
+                spid = None if ptype is None else ptype.spid
+                request_id[idx] = _read_request_ids(batch, idx, idb, spid)
+    return known, request_id
+
+
+def _quarantine(
+    batch: PacketBatch, reasons: list[str | None], report: DecodeReport
+) -> NDArray[np.int64]:
+    """Quarantine the packets that have a reason; return the indices of the others."""
+    bad = [i for i, r in enumerate(reasons) if r is not None]
+    for i in bad:
+        report.add(_quarantined(batch, i, str(reasons[i])))
+    if bad:
+        logger.warning(
+            "tm packets quarantined file=%s count=%d first_index=%s first_reason=%s",
+            batch.source_file(bad[0]),
+            len(bad),
+            batch.position_of(bad[0]),
+            reasons[bad[0]],
+        )
+    return np.flatnonzero([r is None for r in reasons]).astype(np.int64)
+
+
+def _quarantined(batch: PacketBatch, i: int, reason: str) -> QuarantinedPacket:
+    return QuarantinedPacket(
+        batch.source_file(i),
+        batch.position_of(i),
+        reason,
+        packet_id=int(batch.packet_id[i]),
+        hex_prefix=batch.hex(i)[:32],
+    )
 
 
 def _kind_keys(batch: PacketBatch) -> NDArray[np.int64]:
@@ -253,23 +322,19 @@ def _record_unknown(
     kind = kind_label(
         int(h["service_type"][idx[0]]), int(h["service_subtype"][idx[0]]), int(batch.pi1[idx[0]])
     )
-    for i in idx:
-        report.add(
-            QuarantinedPacket(
-                name,
-                int(i),
-                f"{_UNKNOWN_TYPE}: {kind} not in IDB {version} (kept at LB only)",
-                packet_id=int(batch.packet_id[i]),
-                hex_prefix=batch.hex(int(i))[:32],
+    for i in idx.tolist():
+        report.keep(
+            _quarantined(
+                batch, i, f"{_UNKNOWN_TYPE}: {kind} not in IDB {version} (kept at LB only)"
             )
         )
     logger.warning(
-        "tm unknown packet type file=%s kind=%s idb=%s packets=%d first_index=%d",
+        "tm unknown packet type file=%s kind=%s idb=%s packets=%d first_index=%s",
         name,
         kind,
         version,
         len(idx),
-        int(idx[0]),
+        batch.position_of(int(idx[0])),
     )
 
 

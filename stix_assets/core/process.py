@@ -31,6 +31,7 @@ from stix_assets.core.levels import LevelContext, run_chain
 from stix_assets.core.manifest import write_manifest
 from stix_assets.core.spice import KernelStore
 from stix_assets.core.tmtc import TMFile
+from stix_assets.core.tmtc.gates import PacketGates
 
 __all__ = [
     "CATALOG_NAME",
@@ -66,6 +67,7 @@ class FileOutcome:
     n_packets : good packets indexed
     n_quarantined : packets set aside
     error : why the file failed, else ``None``
+    warnings : what was odd about the file but did not stop it (no packets, IDB fallback, ...)
     """
 
     name: str
@@ -73,6 +75,7 @@ class FileOutcome:
     n_packets: int = 0
     n_quarantined: int = 0
     error: str | None = None
+    warnings: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,6 +109,11 @@ class ProcessSummary:
         """Packets set aside over all files."""
         return sum(self.quarantined_by_reason.values())
 
+    @property
+    def n_failed_files(self) -> int:
+        """Input files that could not be read at all (the CLI exits 3 when there is one)."""
+        return self._count("failed")
+
     def as_dict(self) -> dict[str, object]:
         """Plain JSON-able values (the ``--json`` output)."""
         return {
@@ -138,6 +146,7 @@ class ProcessSummary:
                     "packets": f.n_packets,
                     "quarantined": f.n_quarantined,
                     "error": f.error,
+                    "warnings": list(f.warnings),
                 }
                 for f in self.files
             ],
@@ -245,9 +254,9 @@ def clean_archive(
     return removed
 
 
-def _index_one(path: Path, store: IdbStore) -> TmIndex:
+def _index_one(path: Path, store: IdbStore, gates: PacketGates | None) -> TmIndex:
     try:
-        return index_tm_file(path, store)
+        return index_tm_file(path, store, gates=gates)
     except OSError as err:
         raise TMFileError(f"cannot read file: {err.strerror or err}", file=path.name) from err
 
@@ -277,13 +286,14 @@ def _index_all(
     *,
     stop_on_error: bool,
     on_file: Callable[[int, int, FileOutcome], None] | None,
+    gates: PacketGates | None = None,
 ) -> tuple[list[TmIndex], list[FileOutcome]]:
     indexes: list[TmIndex] = []
     outcomes: list[FileOutcome] = []
     to_record: list[tuple[TmIndex, str]] = []
     for i, path in enumerate(paths, start=1):
         try:
-            index = _index_one(path, store)
+            index = _index_one(path, store, gates)
         except TMFileError as err:
             logger.error("tm file failed file=%s error=%s", path.name, err)
             if stop_on_error:
@@ -295,7 +305,10 @@ def _index_all(
             n_q = len(index.report.quarantined)
             if stop_on_error and n_q:
                 _raise_first_quarantined(index)
-            outcome = FileOutcome(index.tm.name, index.tm.kind, len(index.batch), n_q)
+            outcome = FileOutcome(
+                index.tm.name, index.tm.kind, len(index.batch), n_q,
+                warnings=tuple(dict.fromkeys(index.report.warnings)),
+            )  # fmt: skip
             if index.tm.kind == "TM":
                 indexes.append(index)
             to_record.append((index, "indexed" if index.complete else "incomplete"))
@@ -323,6 +336,7 @@ def process_tm_files(
     on_file: Callable[[int, int, FileOutcome], None] | None = None,
     on_step: Callable[[str], None] | None = None,
     workers: int = 1,
+    gates: PacketGates | None = None,
 ) -> ProcessSummary:
     """Index TM files and rebuild every level-day they affect, up to ``end_level``.
 
@@ -342,6 +356,8 @@ def process_tm_files(
     on_file : progress callback ``(i, n, outcome)`` after each file
     on_step : progress callback ``(message)`` before each level (``"building L0: 5 days"``)
     workers : processes for the days of one level (used when a level has enough days)
+    gates : packet plausibility limits (`stix_assets.core.tmtc.gates.mission_gates`, with the
+        caller's "now"); default: no time window
 
     Raises
     ------
@@ -361,7 +377,7 @@ def process_tm_files(
     if catalog is None:
         catalog = Catalog(Path(archive) / CATALOG_NAME)
     indexes, outcomes = _index_all(
-        paths, store, catalog, stop_on_error=stop_on_error, on_file=on_file
+        paths, store, catalog, stop_on_error=stop_on_error, on_file=on_file, gates=gates
     )
     by_kind, versions, reasons, examples = _tally(indexes)
     level_files: dict[str, tuple[str, ...]] = {}
@@ -372,7 +388,7 @@ def process_tm_files(
         ctx = LevelContext(
             archive_root=Path(archive), catalog=catalog, store=store, created=created,
             software_version=software_version, conf_dir=conf_dir, config_version=config_version,
-            tm_indexes={ix.tm.name: ix for ix in indexes},
+            tm_indexes={ix.tm.name: ix for ix in indexes}, gates=gates,
         )  # fmt: skip
         chain = run_chain(
             _lb_days(indexes), ctx, end_level=_CHAIN_LEVEL[end_level], on_step=on_step,
@@ -383,7 +399,7 @@ def process_tm_files(
             name = _OUTPUT_NAME.get(level, level)
             level_files[name] = tuple(sorted({str(w.path) for r in results for w in r.written}))
             seconds[name] = chain.seconds[level]
-        issues = chain.issues()
+        issues = list({_issue_key(i): i for i in chain.issues()}.values())  # days share inputs
         new_packets = sum(w.n_new for w in chain.written("LB"))
         waiting = sum(r.n_waiting for r in chain.results.get("L0", []))
         write_manifest(catalog)  # <archive>/manifest/: what readers can trust after this run
@@ -405,6 +421,14 @@ def process_tm_files(
 
 
 _CHAIN_LEVEL = {"LB": "LB", "L0": "L0", "L1": "L1", "L2": "CAL"}
+
+
+def _issue_key(issue: dict[str, object]) -> tuple[object, ...]:
+    return tuple(
+        str(issue.get(k)) for k in ("level", "file", "packet_index", "packet_id", "reason")
+    )
+
+
 _OUTPUT_NAME = {"CAL": "L2"}
 
 

@@ -53,7 +53,12 @@ def tm_backlog(
 
 
 def catalog_status(catalog: Catalog) -> dict[str, Any]:
-    """Last processed TM file and quarantine counts (``busy`` when the catalog is locked)."""
+    """Last processed TM file and quarantine counts (``busy`` when the catalog is locked).
+
+    ``quarantine`` counts quarantined packets by reason category (the reason up to its first
+    colon: ``unknown APID``, ``SCET outside mission``, ``layout beyond packet length`` ...);
+    ``quarantine_latest`` lists the latest with file, position in it and packetID.
+    """
     if not catalog.path.exists():
         return {"busy": False, "last_tm_file": None, "quarantine": {}, "quarantine_latest": []}
     try:
@@ -62,13 +67,15 @@ def catalog_status(catalog: Catalog) -> dict[str, Any]:
                 "SELECT name, status, last_indexed, n_packets, n_quarantined FROM tm_files"
                 " ORDER BY last_indexed DESC, name DESC LIMIT 1"
             ).fetchone()
+            # by category: the reason up to its first colon ("SCET outside mission", ...)
             counts = dict(
                 conn.execute(
-                    "SELECT reason, count(*) FROM quarantine GROUP BY ALL ORDER BY 2 DESC"
+                    "SELECT trim(split_part(reason, ':', 1)), count(*) FROM quarantine"
+                    " GROUP BY ALL ORDER BY 2 DESC, 1"
                 ).fetchall()
             )
             latest = conn.execute(
-                "SELECT file, packet_index, reason, recorded_at FROM quarantine"
+                "SELECT file, packet_index, packet_id, reason, recorded_at FROM quarantine"
                 f" ORDER BY recorded_at DESC, file, packet_index LIMIT {_LATEST_QUARANTINE}"
             ).fetchall()
     except CatalogBusyError as err:
@@ -87,8 +94,14 @@ def catalog_status(catalog: Catalog) -> dict[str, Any]:
         },
         "quarantine": {k: int(v) for k, v in counts.items()},
         "quarantine_latest": [
-            {"file": f, "packet_index": int(i), "reason": r, "recorded_at": t.isoformat()}
-            for f, i, r, t in latest
+            {
+                "file": f,
+                "packet_index": None if i is None or i < 0 else int(i),
+                "packet_id": None if pid is None else int(pid),
+                "reason": r,
+                "recorded_at": t.isoformat(),
+            }
+            for f, i, pid, r, t in latest
         ],
         "spool_pending": len(catalog.pending_manifests()),
     }

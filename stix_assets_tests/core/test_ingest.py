@@ -166,10 +166,12 @@ def test_unknown_ssid_is_kept_and_reported(tm_xml: str, store: IdbStore, tmp_pat
     assert len(index) == 12
     assert index.packets_by_kind["21_6_99"] == 1
     assert "other" in index.days_by_product
-    (problem,) = index.report.quarantined
+    assert not index.report.quarantined  # kept at LB: reported, not quarantined
+    (problem,) = index.report.kept
     assert problem.reason.startswith("unknown packet type: 21_6_99 not in IDB 2.26.34")
     assert problem.file == "PktTmRaw.ssid.xml"
     assert problem.packet_id == ql + 1
+    assert problem.packet_index == ql  # the position in the TM file
     assert index.known_type.sum() == 11
     assert not index.known_type[problem.packet_index]
 
@@ -200,3 +202,70 @@ def test_scet_outside_every_idb_period(idb_root: Path, testdata: Path, tmp_path:
 def test_kind_label() -> None:
     assert kind_label(21, 6, 30) == "21_6_30"
     assert kind_label(1, 1, -1) == "1_1"
+
+
+# -- plausibility gates (issue 10) ------------------------------------------------------------
+def _gates():
+    import datetime as dt
+
+    from stix_assets.core.tmtc.gates import mission_gates
+
+    return mission_gates(now=dt.datetime(2026, 12, 2, tzinfo=dt.UTC))
+
+
+def test_kit_packets_pass_every_gate(testdata: Path, store: IdbStore) -> None:
+    """Every real packet of the kit's TM files is plausible (none quarantined by the gates)."""
+    files = [*sorted((testdata / "tm").glob("PktTmRaw*.xml"))]
+    files += sorted((testdata / "reference" / "stixcore" / "input").glob("*.xml"))
+    for path in files:
+        index = index_tm_file(path, store, gates=_gates())
+        assert not index.report.quarantined, path.name
+
+
+def test_gates_quarantine_damaged_headers(tm_xml: str, store: IdbStore, tmp_path: Path) -> None:
+    packets = packets_of(tm_xml)
+    n = len(packets)
+    hk = [i for i, p in enumerate(packets) if p[14:18] == "0319"]  # 3/25 packets
+    packets[hk[0]] = set_byte(packets[hk[0]], 1, 0xA5)  # APID 1444 -> 1445: not STIX's
+    packets[hk[1]] = set_byte(packets[hk[1]], 7, 0x13)  # service 3 -> 19: unknown
+    packets[hk[2]] = set_byte(packets[hk[2]], 10, 0x26)  # SCET coarse - 2^24 s: 2020-05, fine
+    packets[hk[3]] = set_byte(packets[hk[3]], 10, 0x67)  # SCET coarse: year 2055
+    packets[hk[4]] = set_byte(packets[hk[4]], 6, 0x20)  # PUS version 2
+    packets.append(packets[hk[5]])  # the same packet twice
+    index = index_tm_file(
+        _write(tmp_path, "PktTmRaw.gates.xml", soc_xml(packets)), store, gates=_gates()
+    )
+    reasons = {q.packet_index: q.reason for q in index.report.quarantined}
+    assert sorted(reasons) == [hk[0], hk[1], hk[3], hk[4], n]
+    assert reasons[hk[0]].startswith("unknown APID: 1445 (PID 90, category 5)")
+    assert reasons[hk[1]].startswith("unknown service: 19/25")
+    assert reasons[hk[3]].startswith("SCET outside mission")
+    assert reasons[hk[4]].startswith("not a PUS TM packet")
+    assert reasons[n] == (
+        "duplicate packet: same kind, request, SCET and sequence count as packet "
+        f"{hk[5]} (LB keeps the first)"
+    )
+    assert all(q.file == "PktTmRaw.gates.xml" for q in index.report.quarantined)
+    assert {q.packet_id for q in index.report.quarantined} == {
+        hk[0] + 1,
+        hk[1] + 1,
+        hk[3] + 1,
+        hk[4] + 1,
+        n + 1,
+    }
+    # every packet is accounted for: indexed or quarantined, never both
+    assert len(index.batch) + len(index.report.quarantined) == len(packets)
+    assert set(index.batch.position.tolist()).isdisjoint(reasons)
+    # without a time window (no "now" given) the 2055 packet passes
+    no_window = index_tm_file(_write(tmp_path, "PktTmRaw.nowin.xml", soc_xml(packets)), store)
+    assert len(no_window.report.quarantined) == 4
+
+
+def test_gates_packet_size_limit(tm_xml: str, store: IdbStore, tmp_path: Path) -> None:
+    from stix_assets.core.tmtc.gates import PacketGates
+
+    path = _write(tmp_path, "PktTmRaw.size.xml", tm_xml)
+    index = index_tm_file(path, store, gates=PacketGates(max_packet_bytes=200))
+    big = [q for q in index.report.quarantined if q.reason.startswith("packet too long")]
+    assert len(big) == len(index.report.quarantined) == 3  # the two BSD fragments and the QL packet
+    assert len(index.batch) == 9

@@ -52,6 +52,13 @@ class Idb:
             (int(t), int(s), _int(pi1), PacketType(int(spid), str(_clean(d) or ""), _int(tp) or -1))
             for t, s, pi1, spid, d, tp in tables["PID"]
         ]
+        self._services = {(t, s) for t, s, _, _ in self._pid}
+        self._apids: dict[tuple[int, int], frozenset[int]] | None = None
+        if tables.get("PID_APID"):
+            apids: dict[tuple[int, int], set[int]] = {}
+            for t, s, apid in tables["PID_APID"]:
+                apids.setdefault((int(t), int(s)), set()).add(int(apid))
+            self._apids = {k: frozenset(v) for k, v in apids.items()}
         self._plf: dict[int, list[tuple[str, int, int]]] = {}
         for name, spid, offby, offbi in tables["PLF"]:
             self._plf.setdefault(int(spid), []).append((str(name), int(offby), _int(offbi) or 0))
@@ -121,6 +128,9 @@ class Idb:
                 try:
                     tables[key] = list(con.execute(sql))
                 except sqlite3.Error as err:
+                    if key in _OPTIONAL_QUERIES:  # an older or hand-made table without the column
+                        tables[key] = []
+                        continue
                     raise IDBVersionError(f"IDB table {table} unreadable: {err}") from err
             elif key in ("PIC", "PID", "PCF"):
                 raise IDBVersionError(f"IDB {path or version} has no table {table}")
@@ -140,6 +150,22 @@ class Idb:
             if t == service and s == subtype and (not use_pi1 or p == pi1):
                 return ptype
         return None
+
+    def has_service(self, service: int, subtype: int) -> bool:
+        """True when the PID table lists the (service, subtype) pair (with any PI1)."""
+        return (service, subtype) in self._services
+
+    def apids(self) -> frozenset[int] | None:
+        """Every APID of the PID table (``PID_APID``); ``None`` when the IDB lacks the column."""
+        if self._apids is None:
+            return None
+        return frozenset(a for v in self._apids.values() for a in v)
+
+    def apids_for(self, service: int, subtype: int) -> frozenset[int] | None:
+        """APIDs the PID table lists for a (service, subtype); ``None`` without ``PID_APID``."""
+        if self._apids is None:
+            return None
+        return self._apids.get((service, subtype), frozenset())
 
     def packet_types(self) -> list[tuple[int, int, int | None, PacketType]]:
         """All PID rows as ``(type, subtype, pi1 value, PacketType)``."""
@@ -202,6 +228,7 @@ _QUERIES: dict[str, tuple[str, str]] = {
         "select PID_TYPE, PID_STYPE, PID_PI1_VAL, PID_SPID, PID_DESCR, PID_TPSD from PID "
         "order by rowid",
     ),
+    "PID_APID": ("PID", "select PID_TYPE, PID_STYPE, PID_APID from PID"),
     "PLF": ("PLF", "select PLF_NAME, PLF_SPID, PLF_OFFBY, PLF_OFFBI from PLF"),
     "VPD": ("VPD", "select VPD_TPSD, VPD_POS, VPD_NAME, VPD_GRPSIZE, VPD_OFFSET from VPD"),
     "PCF": (
@@ -220,3 +247,5 @@ _QUERIES: dict[str, tuple[str, str]] = {
         "select MCF_IDENT, MCF_POL1, MCF_POL2, MCF_POL3, MCF_POL4, MCF_POL5 from MCF",
     ),
 }
+_OPTIONAL_QUERIES = frozenset({"PID_APID"})
+"""Queries of columns a hand-made or older IDB may lack (no APID gate then)."""

@@ -38,10 +38,12 @@ from stix_assets.core.fits import remove_stale_temporaries
 from stix_assets.core.idb import IdbStore
 from stix_assets.core.ingest import TmIndex, index_tm_file
 from stix_assets.core.levels.inputs import bsd_start_day, tm_inputs, upstream_files
+from stix_assets.core.levels.quarantine import level_issues, quarantine_records
 from stix_assets.core.levels.records import file_records
 from stix_assets.core.levels.windows import LEVELS, products_at
 from stix_assets.core.products.registry import BASE_PROCESSING_VERSION
 from stix_assets.core.spice import LoadedKernels
+from stix_assets.core.tmtc.gates import PacketGates
 
 __all__ = [
     "LevelContext",
@@ -72,6 +74,7 @@ class LevelContext:
     run_id : the Dagster run, recorded with each file
     tm_path : where a TM file the catalog names (without a usable path) is found
     tm_indexes : TM files this run has indexed already, by name (not read again)
+    gates : packet plausibility limits for TM files indexed again (LB); default no time window
     """
 
     archive_root: Path
@@ -84,6 +87,7 @@ class LevelContext:
     run_id: str | None = None
     tm_path: Callable[[str], Path] | None = None
     tm_indexes: Mapping[str, TmIndex] = field(default_factory=dict)
+    gates: PacketGates | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -235,7 +239,13 @@ def _level_day_lock(archive_root: Path, level: str, day: dt.date) -> Iterator[No
 
 
 def _record(ctx: LevelContext, result: LevelDayResult) -> None:
-    """Record the files written, stamped now (after the rename, under the level-day lock)."""
+    """Record the files written, stamped now (after the rename, under the level-day lock).
+
+    The packets the level left out go to the catalog's quarantine (TM file, position, reason).
+    """
+    left_out = quarantine_records(result.issues)
+    if left_out:
+        ctx.catalog.record_quarantine(left_out)
     if not result.written:
         return
     written_at = dt.datetime.now(dt.UTC)
@@ -270,7 +280,7 @@ def _index(name: str, path: Path | None, ctx: LevelContext) -> TmIndex | None:
     for candidate in candidates:
         if candidate.is_file():
             try:
-                return index_tm_file(candidate, ctx.store)
+                return index_tm_file(candidate, ctx.store, gates=ctx.gates)
             except (TMFileError, OSError) as err:
                 logger.warning("tm input unreadable file=%s error=%s", name, err)
                 return None
@@ -312,7 +322,7 @@ def _build_l0(
         build.products, ctx.archive_root, created=ctx.created,
         software_version=ctx.software_version, config_version=ctx.config_version,
     )  # fmt: skip
-    issues = tuple(i.as_dict() for i in build.issues)
+    issues = level_issues("L0", build.issues, indexed=ctx.tm_indexes, catalog=ctx.catalog)
     return LevelDayResult(
         "L0", day, tuple(lb_files), tuple(written), issues, build, n_waiting=len(build.waiting)
     )

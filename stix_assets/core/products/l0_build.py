@@ -5,14 +5,15 @@ Flow of `build_l0_day` (domain doc 3.3-3.5, 3.7, 7):
 1. every LB file is read and decoded into an `LbInput`
    (`stix_assets.core.products.l0_decode.decode_lb_file`); undecodable packets are reported;
 2. the builder registered for the file's product (`stix_assets.core.products.builders.BUILDERS`)
-   gets the `LbInput` and returns `L0Product` objects (`run_builder`); if it raises
-   `ProductBuildError` (or a shape error) for the whole file and the family allows it, the file
-   is rebuilt packet by packet and only the failing packets are dropped and reported
-   (`L0Issue`): one bad packet never costs the day;
+   gets the `LbInput` and returns `L0Product` objects (`run_builder`), each checked for
+   consistent column shapes; if the builder raises `ProductBuildError` (or a shape error) for the
+   whole file and the family allows it, the failing packets are searched by halving and only
+   they are dropped and reported (`L0Issue`): one bad packet never costs the day;
 3. the products of one family from several LB files are stacked
-   (`stix_assets.core.products.l0_stack.concat_products`), then daily products are split by the
-   SCET day of the DATA bin centres (`split_by_day`) and only ``scet_day`` is kept. BSD
-   (per-request) products are passed through whole.
+   (`stix_assets.core.products.l0_stack.concat_products`), one stack per column layout, then daily
+   products are split by the SCET day of the DATA bin centres (`split_by_day`) and only
+   ``scet_day`` is kept; if two layouts have rows on the day, the larger part is kept and the
+   packets of the other are reported. BSD (per-request) products are passed through whole.
 
 Nothing is written here; `stix_assets.core.products.l0_writer.write_l0` writes the files.
 """
@@ -24,6 +25,7 @@ from datetime import date
 from pathlib import Path
 
 import numpy as np
+from numpy.typing import NDArray
 
 from stix_assets.core.energies import check_channel_index
 from stix_assets.core.errors import ProductBuildError
@@ -31,23 +33,29 @@ from stix_assets.core.idb import IdbStore
 from stix_assets.core.products.builders import BUILDERS
 from stix_assets.core.products.file_cache import FileCache
 from stix_assets.core.products.l0_decode import decode_lb_file
-from stix_assets.core.products.l0_stack import concat_products, split_by_day
+from stix_assets.core.products.l0_stack import (
+    keep_largest,
+    shape_difference,
+    split_by_day,
+    stack_by_shape,
+)
 from stix_assets.core.products.model import BuilderEntry, L0Build, L0Issue, L0Product, LbInput
 
-__all__ = ["build_l0_day", "build_l0_files", "run_builder"]
+__all__ = ["build_l0_day", "build_l0_files", "packet_issue", "run_builder"]
 
 logger = logging.getLogger(__name__)
 
 
-def _subset(inp: LbInput, packet: int) -> LbInput:
-    """The input restricted to one packet (for the packet-by-packet retry)."""
+def _subset(inp: LbInput, sel: NDArray[np.int64]) -> LbInput:
+    """The input restricted to some decoded packets (positions in ``inp.params``, ascending)."""
     p = inp.params
-    keep = p.rows == packet
-    sel = np.flatnonzero(keep)
     values, counts = {}, {}
     for name, vals in p.values.items():
         off = p.offsets(name)
-        values[name] = np.asarray(vals)[off[sel[0]] : off[sel[0] + 1]] if len(sel) else vals[:0]
+        take = np.concatenate(
+            [np.arange(off[i], off[i + 1]) for i in sel.tolist()] or [np.zeros(0, np.int64)]
+        ).astype(np.int64)
+        values[name] = np.asarray(vals)[take]
         counts[name] = p.counts[name][sel]
     table = dataclasses.replace(
         p,
@@ -61,20 +69,41 @@ def _subset(inp: LbInput, packet: int) -> LbInput:
     return dataclasses.replace(inp, params=table)
 
 
-_SHAPE_ERRORS = (ProductBuildError, ValueError, IndexError, KeyError)
+_SHAPE_ERRORS = (ProductBuildError, ValueError, IndexError, KeyError, OverflowError)
 
 
-def _products_of(built: object) -> tuple[list[L0Product], list[object]]:
-    # a builder returns its products, or an object with ``products`` and ``waiting`` (BSD)
+def _products_of(built: object) -> tuple[list[L0Product], list[object], list[object]]:
+    # a builder returns its products, or an object with ``products`` and ``waiting`` (BSD) and
+    # ``failed`` (sequences that could not be built)
     if isinstance(built, list):
-        return built, []
-    return list(built.products), list(getattr(built, "waiting", []))
+        products, waiting, failed = built, [], []
+    else:
+        products = list(built.products)
+        waiting = list(getattr(built, "waiting", []))
+        failed = list(getattr(built, "failed", []))
+    for prod in products:
+        problem = prod.shape_problem()
+        if problem is not None:
+            raise ProductBuildError(f"{prod.spec.key}: {problem}")
+    return products, waiting, failed
+
+
+def packet_issue(inp: LbInput, row: int, reason: str) -> L0Issue:
+    """An `L0Issue` for the packet at batch row ``row`` of an LB input (TM file, packet id)."""
+    tm = _text(np.asarray(inp.raw_file)[row])
+    spid = int(inp.params.spid) if inp.params.spid else None
+    return L0Issue(inp.parent, int(row), reason, int(inp.packet[row]), tm, spid)
 
 
 def run_builder(
     entry: BuilderEntry, inp: LbInput
 ) -> tuple[list[L0Product], list[L0Issue], list[object]]:
-    """Run a family builder; on a shape error retry packet by packet (if the entry allows).
+    """Run a family builder; on a shape error, find the failing packets (if the entry allows).
+
+    A product is checked (`L0Product.shape_problem`) before it is accepted, so a packet whose
+    counters disagree with its data fails here. When the whole file fails, the packets are split
+    in halves and each half built again, down to single packets: the packets that fail on their
+    own are dropped and reported, the rest is built (about ``2 log2(n)`` builds per bad packet).
 
     Returns
     -------
@@ -83,27 +112,86 @@ def run_builder(
     waiting : incomplete BSD sequences the builder left for later TM
     """
     try:
-        products, waiting = _products_of(entry.build(inp))
-        return products, [], waiting
+        products, waiting, failed = _products_of(entry.build(inp))
+        issues = [packet_issue(inp, int(r), f.reason) for f in failed for r in f.rows]
+        return products, issues, waiting
     except _SHAPE_ERRORS as err:
         if not entry.per_packet_retry or len(inp.params) <= 1:
-            return [], [L0Issue(inp.parent, None, f"{type(err).__name__}: {err}")], []
+            reason = f"{type(err).__name__}: {err}"
+            if len(inp.params) == 1:
+                return [], [packet_issue(inp, int(inp.params.rows[0]), reason)], []
+            return [], [L0Issue(inp.parent, None, reason)], []
         logger.warning(
-            "l0 build failed, retrying per packet file=%s product=%s error=%s",
+            "l0 build failed, searching the bad packets file=%s product=%s error=%s",
             inp.parent,
             inp.spec.key,
             err,
         )
-    products = []
+    products: list[L0Product] = []
     issues: list[L0Issue] = []
-    for row in inp.params.rows.tolist():
-        try:
-            products.extend(_products_of(entry.build(_subset(inp, row)))[0])
-        except _SHAPE_ERRORS as err:
-            issues.append(
-                L0Issue(inp.parent, row, f"{type(err).__name__}: {err}", int(inp.packet[row]))
-            )
+    _bisect(entry, inp, np.arange(len(inp.params), dtype=np.int64), products, issues)
+    products, minority = _one_layout(products)
+    for prod, kept in minority:
+        issues.extend(_minority_issues(inp, prod, kept))
     return products, issues, []
+
+
+def _one_layout(
+    products: list[L0Product],
+) -> tuple[list[L0Product], list[tuple[L0Product, L0Product]]]:
+    """Per product name, the parts of the column layout with the most rows; the others.
+
+    The packets of one LB file (one SCET day of one kind) share their layout unless one of them
+    is damaged: a packet whose counters say 5 energies among packets of 4 is left out here, so
+    it can neither spoil the day nor become a day of its own next door.
+    """
+    by_name: dict[str, dict[tuple, list[L0Product]]] = {}
+    for prod in products:
+        by_name.setdefault(prod.spec.name, {}).setdefault(prod.signature(), []).append(prod)
+    kept: list[L0Product] = []
+    dropped: list[tuple[L0Product, L0Product]] = []
+    for layouts in by_name.values():
+        groups = sorted(layouts.values(), key=lambda g: -sum(p.n_rows for p in g))
+        kept.extend(groups[0])
+        dropped.extend((p, groups[0][0]) for g in groups[1:] for p in g)
+    return kept, dropped
+
+
+def _minority_issues(inp: LbInput, prod: L0Product, kept: L0Product) -> list[L0Issue]:
+    reason = f"layout differs from the other packets of the file: {shape_difference(kept, prod)}"
+    rows = {(_text(inp.raw_file[r]), int(inp.packet[r])): r for r in inp.params.rows.tolist()}
+    out = [
+        packet_issue(inp, rows[key], reason)
+        for key in prod.packets_of_rows(np.arange(prod.n_rows))
+        if key in rows
+    ]
+    return out or [L0Issue(inp.parent, None, f"{prod.n_rows} rows left out: {reason}")]
+
+
+def _text(raw: object) -> str:
+    return (raw.decode("ascii") if isinstance(raw, bytes) else str(raw)).strip()
+
+
+def _bisect(
+    entry: BuilderEntry,
+    inp: LbInput,
+    sel: NDArray[np.int64],
+    products: list[L0Product],
+    issues: list[L0Issue],
+) -> None:
+    """Build the halves of ``sel``; recurse into a half that fails, report a single packet."""
+    half = len(sel) // 2
+    for part in (sel[:half], sel[half:]):
+        if len(part) == 0:
+            continue
+        try:
+            products.extend(_products_of(entry.build(_subset(inp, part)))[0])
+        except _SHAPE_ERRORS as err:
+            if len(part) == 1:
+                row = int(inp.params.rows[part[0]])
+                issues.append(packet_issue(inp, row, f"{type(err).__name__}: {err}"))
+            else:
+                _bisect(entry, inp, part, products, issues)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -148,7 +236,8 @@ def build_l0_files(
     """Build the L0 products of LB files, one family per file, without day splitting.
 
     Products of the same family from several files are stacked (`concat_products`) for daily
-    families; BSD products stay one per request.
+    families, one stack per column layout (`stack_by_shape`: a family whose layout changed gives
+    several products); BSD products stay one per request.
     """
     check_channel_index(conf_dir)
     by_key: dict[str, list[L0Product]] = {}
@@ -171,10 +260,12 @@ def build_l0_files(
         if prods[0].spec.per_request:
             out.extend(prods)
         else:
-            out.append(concat_products(prods))
+            out.extend(stack_by_shape(prods))  # one product per column layout
     for issue in issues:
         logger.warning(
-            "l0 packet left out file=%s packet=%s reason=%s",
+            "l0 packet left out file=%s packet_id=%s lb_file=%s lb_row=%s reason=%s",
+            issue.tm_file,
+            issue.packet_id,
             issue.file,
             issue.packet_index,
             issue.reason,
@@ -208,9 +299,32 @@ def build_l0_day(
     """
     built = build_l0_files(lb_files, store, conf_dir, products=products)
     out: list[L0Product] = []
+    daily: dict[str, list[L0Product]] = {}
     for prod in built.products:
         if prod.spec.per_request:
             out.append(prod)
             continue
-        out.extend(p for p in split_by_day(prod) if p.scet_day == scet_day)
-    return L0Build(out, built.issues, built.waiting)
+        for part in split_by_day(prod):
+            if part.scet_day == scet_day:
+                daily.setdefault(prod.spec.name, []).append(part)
+    issues = list(built.issues)
+    for name, parts in sorted(daily.items()):
+        kept, others = keep_largest(parts)
+        out.append(kept)
+        for other in others:
+            issues.extend(_layout_issues(name, kept, other))
+    return L0Build(out, issues, built.waiting)
+
+
+def _layout_issues(name: str, kept: L0Product, other: L0Product) -> list[L0Issue]:
+    """The packets of a day's rows that do not share the layout of the day's larger part."""
+    reason = (
+        f"layout differs from the rest of the day's {name}: {shape_difference(kept, other)}; "
+        f"{other.n_rows} rows left out, {kept.n_rows} kept"
+    )
+    logger.warning("l0 rows left out product=%s rows=%d reason=%s", name, other.n_rows, reason)
+    parent = ";".join(other.parents)
+    packets = other.packets_of_rows(np.arange(other.n_rows))
+    if not packets:
+        return [L0Issue(parent, None, reason)]
+    return [L0Issue(parent, None, reason, pid, tm) for tm, pid in packets]

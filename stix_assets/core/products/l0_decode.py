@@ -105,24 +105,36 @@ def _decode(
         pi1 = int(with_pi1.pi1[rows[0]])
         ptype = idb.packet_type(svc, sub, pi1 if pi1 >= 0 else None)
         if ptype is None:
-            issues.extend(
-                L0Issue(name, int(i), f"unknown packet type {svc}/{sub}/{pi1} idb {version}")
-                for i in rows.tolist()
+            reason = (
+                f"unknown packet type: {svc}/{sub}/{pi1} not in IDB {version} (kept at LB only)"
             )
+            issues.extend(_issue(name, batch, i, reason) for i in rows.tolist())
             continue
         spid = ptype.spid
         try:
             table = decode_parameters(with_pi1, idb, spid, rows=rows)
         except PacketDecodeError as err:
-            issues.extend(L0Issue(name, int(i), f"layout error: {err.reason}") for i in rows)
+            reason = f"layout error: {err.reason}"
+            issues.extend(_issue(name, batch, i, reason, spid) for i in rows.tolist())
             continue
-        issues.extend(L0Issue(name, q.packet_index, q.reason, q.packet_id) for q in table.rejected)
+        issues.extend(
+            _issue(name, batch, int(q.packet_index), q.reason, spid)
+            for q in table.rejected
+            if q.packet_index is not None
+        )
         if len(table):
             tables.append(table)
             t = scet_to_float(h["scet_coarse"][table.rows], h["scet_fine"][table.rows])
             ranges.append((version, float(t.min()), float(t.max())))
     params = merge_tables(tables) if tables else _empty_table(spid, batch.files)
     return params, versions, issues, tuple(ranges)
+
+
+def _issue(
+    name: str, batch: PacketBatch, row: int, reason: str, spid: int | None = None
+) -> L0Issue:
+    """A packet of an LB file left out of L0: LB row, TM file and XML packet id."""
+    return L0Issue(name, int(row), reason, int(batch.packet_id[row]), batch.source_file(row), spid)
 
 
 def decode_lb_file(path: Path, store: IdbStore, conf_dir: Path) -> tuple[LbInput, list[L0Issue]]:

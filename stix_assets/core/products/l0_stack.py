@@ -4,6 +4,11 @@ Products of one family from several LB files are stacked with `concat_products` 
 unique on the centisecond time, first wins; CONTROL rows re-indexed), and a daily product is cut
 into SCET days by the day of its DATA bin centres with `split_by_day`. L1 uses `concat_products`
 too, to stack the L0 files around a UTC day.
+
+Only products with the same columns and per-row shapes stack (`L0Product.signature`): a packet
+whose counters say 5 energies where its neighbours say 4 cannot share their DATA table.
+`stack_by_shape` stacks each shape apart; where two shapes fall on one day, `keep_largest` keeps
+the one with the most rows and hands back the others, whose packets the caller reports.
 """
 
 import dataclasses
@@ -16,7 +21,7 @@ from stix_assets.core.products.dtypes import min_uint
 from stix_assets.core.products.model import L0Product
 from stix_assets.core.time import SCET_EPOCH, SECONDS_PER_DAY
 
-__all__ = ["concat_products", "split_by_day"]
+__all__ = ["concat_products", "keep_largest", "shape_difference", "split_by_day", "stack_by_shape"]
 
 
 def _take(table: Mapping[str, NDArray], idx: NDArray) -> dict[str, NDArray]:
@@ -113,3 +118,30 @@ def split_by_day(prod: L0Product) -> list[L0Product]:
         )
         out.append(_reindex(part, template=prod))
     return out
+
+
+def stack_by_shape(prods: Sequence[L0Product]) -> list[L0Product]:
+    """Stack products of one family, one stack per signature (in order of first appearance)."""
+    groups: dict[tuple, list[L0Product]] = {}
+    for p in prods:
+        groups.setdefault(p.signature(), []).append(p)
+    return [concat_products(g) for g in groups.values()]
+
+
+def keep_largest(prods: Sequence[L0Product]) -> tuple[L0Product, list[L0Product]]:
+    """The product with the most DATA rows (the first of equals) and the others."""
+    order = sorted(range(len(prods)), key=lambda i: (-prods[i].n_rows, i))
+    return prods[order[0]], [prods[i] for i in order[1:]]
+
+
+def shape_difference(kept: L0Product, other: L0Product) -> str:
+    """The first column whose presence, kind or per-row shape differs, as text."""
+    a = {(t, n): (k, s) for t, n, k, s in kept.signature()}
+    b = {(t, n): (k, s) for t, n, k, s in other.signature()}
+    for key in sorted(set(a) | set(b)):
+        if a.get(key) != b.get(key):
+            table, name = key
+            ours = "absent" if key not in b else f"{b[key][0]}{list(b[key][1])}"
+            theirs = "absent" if key not in a else f"{a[key][0]}{list(a[key][1])}"
+            return f"{table} column {name!r} is {ours}, {theirs} in the kept rows"
+    return "same columns"

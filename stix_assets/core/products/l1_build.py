@@ -65,7 +65,7 @@ from stix_assets.core.idb import IdbStore
 from stix_assets.core.products import l1_families
 from stix_assets.core.products.file_cache import FileCache
 from stix_assets.core.products.l0_reader import complete_name, read_l0_product
-from stix_assets.core.products.l0_stack import concat_products
+from stix_assets.core.products.l0_stack import concat_products, shape_difference
 from stix_assets.core.products.l1_calibrate import calibrate_product
 from stix_assets.core.products.l1_model import L1Build, L1Issue, L1Product
 from stix_assets.core.products.model import L0Product
@@ -249,23 +249,56 @@ def _may_hold(l0_name: str, utc_day: date) -> bool:
     return abs(start // SECONDS_PER_DAY - day_index(utc_day)) <= 1
 
 
-def _daily(
-    parts: list[_Part], utc_day: date, kernels: LoadedKernels, conf_dir: Path
-) -> L1Product | None:
+def _on_day(
+    parts: list[_Part], utc_day: date, kernels: LoadedKernels
+) -> tuple[L0Product, bool] | None:
+    """The stacked rows of ``parts`` whose bin centre lies on the UTC day (and extrapolation)."""
     merged = concat_products([p.prod for p in parts])
     utc, late = _utc(merged.data["time"], kernels)
     keep = np.flatnonzero(utc_day_index(utc) == day_index(utc_day))
     if len(keep) == 0:
         return None
     data = {k: np.asarray(v)[keep] for k, v in merged.data.items()}
-    day_prod = concat_products([dataclasses.replace(merged, data=data)])
-    raw_by_parent = {complete_name(p.name): p.prod.raw_files for p in parts}
+    return concat_products([dataclasses.replace(merged, data=data)]), late
+
+
+def _daily(
+    parts: list[_Part], utc_day: date, kernels: LoadedKernels, conf_dir: Path
+) -> tuple[L1Product | None, list[L1Issue]]:
+    """The day's product of one family; L0 files of another column layout are left out.
+
+    L0 files of neighbouring days may differ in layout (a configuration change between days);
+    each layout is stacked apart and the one with the most rows on the UTC day is kept.
+    """
+    groups: dict[tuple, list[_Part]] = {}
+    for part in parts:
+        groups.setdefault(part.prod.signature(), []).append(part)
+    candidates = []
+    for group in groups.values():
+        found = _on_day(group, utc_day, kernels)
+        if found is not None:
+            candidates.append((found, group))
+    if not candidates:
+        return None, []
+    candidates.sort(key=lambda c: -c[0][0].n_rows)  # stable: the first of equals stays first
+    (day_prod, late), used = candidates[0]
+    issues = [
+        L1Issue(
+            p.name,
+            f"layout differs from the day's {day_prod.spec.name}: "
+            f"{shape_difference(day_prod, p.prod)}; {other.n_rows} rows on the day left out",
+        )
+        for (other, _), group in candidates[1:]
+        for p in group
+    ]
+    raw_by_parent = {complete_name(p.name): p.prod.raw_files for p in used}
     day_prod = _with_parents(day_prod, raw_by_parent)
-    notes = [n for p in parts for n in p.notes]
-    return _finish(
-        day_prod, parts[-1].primary, utc_day, kernels, conf_dir,
+    notes = [n for p in used for n in p.notes]
+    prod = _finish(
+        day_prod, used[-1].primary, utc_day, kernels, conf_dir,
         bsd_suffix=None, notes=notes, late=late,
     )  # fmt: skip
+    return prod, issues
 
 
 def build_l1_day(
@@ -324,12 +357,13 @@ def build_l1_day(
         daily.setdefault((key, part.prod.spec.name), []).append(part)
     for (_key, _name), parts in sorted(daily.items()):
         try:
-            prod = _daily(parts, utc_day, kernels, conf_dir)
+            prod, left_out = _daily(parts, utc_day, kernels, conf_dir)
         except ProductBuildError as err:
             if "STIX-CONF" in str(err):
                 raise
             issues.append(L1Issue(";".join(p.name for p in parts), str(err)))
             continue
+        issues.extend(left_out)
         if prod is not None:
             out.append(prod)
     for issue in issues:

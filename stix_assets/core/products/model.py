@@ -90,6 +90,54 @@ class L0Product:
         t, dt = self.data["time"], self.data["timedel"]
         return float(np.min(t - dt / 2)), float(np.max(t + dt / 2))
 
+    def shape_problem(self) -> str | None:
+        """What makes the tables unwritable, or ``None``.
+
+        Every CONTROL column must have one row per CONTROL row, every DATA column one per DATA
+        row, ``control_index`` must point at a CONTROL row and ``time``/``timedel`` must be
+        finite. A builder's product is checked before it leaves the builder, so a packet whose
+        counters disagree with its own data is found there (and dropped), not at the writer.
+        """
+        for table, key in ((self.control, "index"), (self.data, "time")):
+            if key not in table:
+                return f"no {key!r} column"
+            n = len(np.asarray(table[key]))
+            for name, col in table.items():
+                arr = np.asarray(col)
+                if arr.dtype == object or arr.ndim == 0 or len(arr) != n:
+                    return f"column {name!r} has shape {arr.shape}, expected {n} rows"
+        ci = np.asarray(self.data.get("control_index", np.zeros(0, np.int64)))
+        n_control = len(np.asarray(self.control["index"]))
+        if len(ci) and (ci.min() < 0 or ci.max() >= n_control):
+            return f"control_index outside 0..{n_control - 1}"
+        for name in ("time", "timedel"):
+            values = np.asarray(self.data[name], dtype=np.float64)
+            if not np.all(np.isfinite(values)):
+                return f"non-finite {name}"
+        return None
+
+    def signature(self) -> tuple[tuple[str, str, str, tuple[int, ...]], ...]:
+        """Column names, dtype kinds and per-row shapes: products with equal ones can be stacked."""
+        return tuple(
+            (table, name, np.asarray(col).dtype.kind, np.asarray(col).shape[1:])
+            for table, cols in (("control", self.control), ("data", self.data))
+            for name, col in cols.items()
+        )
+
+    def packets_of_rows(self, rows: NDArray[np.integer]) -> list[tuple[str, int]]:
+        """``(TM file, XML packetID)`` of the packets behind DATA rows (via CONTROL), sorted."""
+        control = self.control
+        if "raw_file" not in control or "packet" not in control:
+            return []
+        ci = np.asarray(self.data["control_index"])[np.asarray(rows, dtype=np.int64)]
+        out = set()
+        for c in np.unique(ci).tolist():
+            raw = np.atleast_1d(np.asarray(control["raw_file"])[c])[0]
+            text = raw.decode("ascii") if isinstance(raw, bytes) else str(raw)
+            for pid in np.atleast_1d(np.asarray(control["packet"])[c]).tolist():
+                out.add((text.strip(), int(pid)))
+        return sorted(out)
+
 
 @dataclass(frozen=True, slots=True)
 class LbInput:
@@ -130,12 +178,24 @@ class LbInput:
 
 @dataclass(frozen=True, slots=True)
 class L0Issue:
-    """A packet or an LB file that did not make it into its L0 product, and why."""
+    """A packet or an LB file that did not make it into its L0 product, and why.
+
+    Attributes
+    ----------
+    file : the LB file (or the product) where the problem was found
+    packet_index : the packet's row in that LB file (``None``: the whole file or product)
+    reason : why
+    packet_id : the packet's XML ``packetID``
+    tm_file : the TM file the packet came from (LB CONTROL ``raw_file``)
+    spid : the packet's SPID, where known
+    """
 
     file: str
     packet_index: int | None
     reason: str
     packet_id: int | None = None
+    tm_file: str | None = None
+    spid: int | None = None
 
     def as_dict(self) -> dict[str, object]:
         """Plain values for metadata."""

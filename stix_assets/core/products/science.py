@@ -34,7 +34,7 @@ Known differences from STIXCore (docs/decisions.md):
 import dataclasses
 import logging
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from numpy.typing import NDArray
@@ -51,6 +51,7 @@ from stix_assets.core.tmtc import split_sequences
 __all__ = [
     "DEFAULT_TRIGGER_FACTOR",
     "SUM_DMASK_SCET_COARSE_RANGE",
+    "FailedSequence",
     "ScienceBuild",
     "WaitingSequence",
     "build_science",
@@ -67,6 +68,7 @@ DEFAULT_TRIGGER_FACTOR = 30
 _TRIGGERS_BSD = tuple(f"NIX00{i}" for i in range(242, 258))
 _TRIGGERS_RPD = tuple(f"NIX00{i}" for i in range(408, 424))
 _SCALED = [0, 0, 7]
+_SEQUENCE_ERRORS = (ProductBuildError, ValueError, IndexError, KeyError, OverflowError)
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,11 +82,20 @@ class WaitingSequence:
 
 
 @dataclass(frozen=True, slots=True)
+class FailedSequence:
+    """A complete packet sequence that could not be built: its LB rows and why."""
+
+    rows: tuple[int, ...]
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
 class ScienceBuild:
-    """Products of one request's LB file and the sequences still waiting."""
+    """Products of one request's LB file, the sequences still waiting and those that failed."""
 
     products: list["L0Product"]
     waiting: list[WaitingSequence]
+    failed: list[FailedSequence] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
@@ -622,7 +633,7 @@ def build_science_l0(inp: "LbInput") -> ScienceBuild:
     rows = params.rows
     complete, waiting = plan_sequences(h["sequence_flag"][rows], h["sequence_count"][rows])
     idbs = lb_idbs(inp)
-    products, waits = [], []
+    products, waits, failed = [], [], []
     for seq_rows in waiting:
         ids = tuple(int(x) for x in np.asarray(inp.packet)[rows[seq_rows]])
         waits.append(WaitingSequence(inp.parent, inp.request_id, ids, "incomplete sequence"))
@@ -640,5 +651,16 @@ def build_science_l0(inp: "LbInput") -> ScienceBuild:
             idbs=idbs,
             factor=_factor(inp),
         )
-        products.append(_to_product(inp, build_science(seq, ssid, inp.parent), ssid))
-    return ScienceBuild(products, waits)
+        try:
+            prod = _to_product(inp, build_science(seq, ssid, inp.parent), ssid)
+            problem = prod.shape_problem()
+            if problem is not None:
+                raise ProductBuildError(f"{inp.spec.key}: {problem}")
+        except _SEQUENCE_ERRORS as err:
+            # one bad sequence is that sequence's problem: the request's others are still built
+            reason = f"sequence of {len(batch_rows)} packets not built: {type(err).__name__}: {err}"
+            failed.append(FailedSequence(tuple(int(r) for r in batch_rows), reason))
+            logger.warning("bsd sequence failed file=%s reason=%s", inp.parent, reason)
+            continue
+        products.append(prod)
+    return ScienceBuild(products, waits, failed)

@@ -18,6 +18,7 @@ times strictly increasing                    ERROR    DATA ``time``
 no decompression overflow                    WARN     DATA ``<x>`` vs CONTROL ``compression_scheme_<x>_skm``
 flown (not predicted) orbit kernels          WARN     primary ``SPICE_MK`` (L1 and later)
 product newer than each of its inputs        WARN     catalog ``written_at`` vs input times
+no packet of a TM file quarantined           WARN     catalog ``quarantine`` (gates and levels)
 ===========================================  =======  =============================================
 
 Sequence counts are 14-bit and per APID (domain doc 1.2); several products share one APID (all
@@ -51,6 +52,7 @@ from stix_assets.core.quality.packets import (
     read_lb_packets,
     summarise_sequences,
 )
+from stix_assets.core.quality.quarantine import quarantine_category, quarantine_result
 from stix_assets.core.quality.staleness import (
     ProductTimes,
     check_no_stale_products,
@@ -95,6 +97,8 @@ __all__ = [
     "partition_files",
     "product_apids",
     "product_times",
+    "quarantine_category",
+    "quarantine_result",
     "read_lb_packets",
     "saturated_mask",
     "skm_max_value",

@@ -12,7 +12,18 @@ _REPORT_EXAMPLES = 20
 
 @dataclass(frozen=True, slots=True)
 class QuarantinedPacket:
-    """A packet (or part of a file) that could not be used, and why."""
+    """A packet (or part of a file) that could not be used, and why.
+
+    Attributes
+    ----------
+    file : the TM file the packet came from
+    packet_index : its position in that file (0-based ``<PktRawResponseElement>`` index, or line
+        of a hex file); ``None`` for a problem of the whole file or an unknown position
+    reason : why, starting with a category (the text before the first colon)
+    packet_id : the XML ``packetID`` attribute
+    spid : the packet's SPID, where known
+    hex_prefix : the first 16 bytes of the packet as hex (headers), where known
+    """
 
     file: str
     packet_index: int | None
@@ -38,15 +49,21 @@ class DecodeReport:
 
     quarantined: list[QuarantinedPacket] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    kept: list[QuarantinedPacket] = field(default_factory=list)
 
     def add(self, item: QuarantinedPacket) -> None:
-        """Record one quarantined packet."""
+        """Record one quarantined packet (left out of every product)."""
         self.quarantined.append(item)
+
+    def keep(self, item: QuarantinedPacket) -> None:
+        """Record a packet that is kept (at LB only) but has a problem worth reporting."""
+        self.kept.append(item)
 
     def extend(self, other: "DecodeReport") -> None:
         """Merge another report into this one."""
         self.quarantined.extend(other.quarantined)
         self.warnings.extend(other.warnings)
+        self.kept.extend(other.kept)
 
     def counts_by_reason(self) -> dict[str, int]:
         """Number of quarantined packets per reason (the reason text up to the first colon)."""
@@ -62,6 +79,8 @@ class DecodeReport:
             "quarantined": len(self.quarantined),
             "by_reason": self.counts_by_reason(),
             "examples": [q.as_dict() for q in self.quarantined[:_REPORT_EXAMPLES]],
+            "kept_at_lb_only": len(self.kept),
+            "kept_examples": [q.as_dict() for q in self.kept[:_REPORT_EXAMPLES]],
             "warnings": self.warnings[:_REPORT_EXAMPLES],
         }
 
@@ -79,6 +98,8 @@ class PacketBatch:
     file_index : int32 array, index into ``files``
     buffer : uint8 array holding all packets back to back
     files : tuple of source file names
+    position : int64 array, each packet's position in its source file (0-based element of a SOC
+        XML file, line of a hex file); ``None`` when unknown (packets read back from LB files)
     """
 
     headers: NDArray[np.void]
@@ -89,9 +110,17 @@ class PacketBatch:
     file_index: NDArray[np.int32]
     buffer: NDArray[np.uint8]
     files: tuple[str, ...]
+    position: NDArray[np.int64] | None = None
 
     def __len__(self) -> int:
         return len(self.headers)
+
+    def position_of(self, i: int) -> int | None:
+        """Position of packet ``i`` in its source file, ``None`` when unknown."""
+        if self.position is None:
+            return None
+        pos = int(self.position[i])
+        return pos if pos >= 0 else None
 
     def packet_bytes(self, i: int) -> bytes:
         """The complete bytes of packet ``i``."""
@@ -117,6 +146,7 @@ class PacketBatch:
             file_index=self.file_index[index],
             buffer=self.buffer,
             files=self.files,
+            position=None if self.position is None else self.position[index],
         )
 
     def with_pi1(self, pi1: NDArray[np.int64]) -> "PacketBatch":
@@ -130,6 +160,7 @@ class PacketBatch:
             file_index=self.file_index,
             buffer=self.buffer,
             files=self.files,
+            position=self.position,
         )
 
     def payload_matrix(self, index: NDArray[np.integer], width: int) -> NDArray[np.uint8]:
@@ -170,4 +201,10 @@ class PacketBatch:
             file_index=np.concatenate([b.file_index + fb for b, _, fb in parts]).astype(np.int32),
             buffer=np.concatenate([b.buffer for b, _, _ in parts]),
             files=tuple(files),
+            position=np.concatenate(
+                [
+                    np.full(len(b), -1, np.int64) if b.position is None else b.position
+                    for b, _, _ in parts
+                ]
+            ),
         )

@@ -31,6 +31,7 @@ __all__ = [
     "decode_hex_file",
     "decode_tm_file",
     "is_tm_file_name",
+    "packet_positions",
     "read_tm_file",
 ]
 
@@ -106,6 +107,20 @@ def _iter_packet_elements(path: Path, report: DecodeReport) -> Iterator[tuple[in
         logger.warning("tm malformed xml file=%s after_packets=%d error=%s", path.name, index, err)
 
 
+def packet_positions(path: Path | str) -> dict[int, int]:
+    """XML ``packetID`` -> position (0-based element) of every packet of a SOC TM file.
+
+    Used to name a packet that a later level left out by its position in the TM file (LB files
+    keep only the ``packetID``). The first element wins when an id repeats; a file that breaks
+    off gives the positions before the break.
+    """
+    out: dict[int, int] = {}
+    scratch = DecodeReport()
+    for index, packet_id, _text in _iter_packet_elements(Path(path), scratch):
+        out.setdefault(packet_id, index)
+    return out
+
+
 def _strip_prefix(raw: bytes) -> tuple[bytes, bool]:
     """Remove the SOC prefix; returns (packet bytes, prefix was present)."""
 
@@ -142,6 +157,9 @@ def decode_tm_file(path: Path | str) -> tuple[TMFile, PacketBatch, DecodeReport]
             if not had_prefix:
                 report.warnings.append(f"packet {index} has no SOC prefix; taken whole")
             items.append((index, packet_id, packet))
+        if not items and not report.quarantined:
+            report.warnings.append("no packets: a valid TM response without any packet element")
+            logger.warning("tm file without packets file=%s", tm.name)
     batch = _build_batch(tm.name, items, report)
     logger.info(
         "tm decoded file=%s kind=%s packets=%d quarantined=%d",
@@ -178,7 +196,19 @@ def _empty_batch(name: str) -> PacketBatch:
         file_index=np.zeros(0, np.int32),
         buffer=np.zeros(0, np.uint8),
         files=(name,),
+        position=np.zeros(0, np.int64),
     )
+
+
+def _truncated_reason(data: bytes) -> str:
+    """Why a packet shorter than its headers is unusable: bytes it has and bytes it needs."""
+    if len(data) >= 6:  # the CCSDS length field is readable
+        needed = max(HEADER_SIZE, int.from_bytes(data[4:6], "big") + 7)
+        return (
+            f"truncated packet: {len(data)} bytes, needs {needed} "
+            f"(CCSDS length field; at least {HEADER_SIZE} for the headers)"
+        )
+    return f"truncated packet: {len(data)} bytes, needs at least {HEADER_SIZE} for the headers"
 
 
 def _build_batch(
@@ -189,7 +219,11 @@ def _build_batch(
     for index, packet_id, data in short:
         report.add(
             QuarantinedPacket(
-                name, index, f"truncated packet: {len(data)} bytes", packet_id=packet_id
+                name,
+                index,
+                _truncated_reason(data),
+                packet_id=packet_id,
+                hex_prefix=data.hex(),
             )
         )
     items = [it for it in items if len(it[2]) >= HEADER_SIZE]
@@ -231,4 +265,5 @@ def _build_batch(
         file_index=np.zeros(int(keep.sum()), dtype=np.int32),
         buffer=buffer,
         files=(name,),
+        position=element[keep],
     )

@@ -1,5 +1,6 @@
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from stix_assets.core.errors import TMFileError
@@ -115,3 +116,50 @@ def test_kit_hex_packets(testdata: Path):
             unsynchronised.append(path.stem)
     # kit README: five ground-test packets carry the time-not-synchronised bit
     assert sorted(unsynchronised) == ["1_2_48000", "236_19", "239_14", "5_4_54304", "6_6_53250"]
+
+
+def test_truncated_packet_says_what_it_had_and_needed(tmp_path: Path):
+    elements = [_hex(_packet(1)), _hex(_packet(2)[:10]), _hex(b"\x0d\xdc\x00")]
+    path = tmp_path / "short.PktTmRaw.xml"
+    path.write_text(_xml(elements))
+    _, batch, report = decode_tm_file(path)
+    assert len(batch) == 1
+    assert list(batch.position) == [0]
+    reasons = {q.packet_index: q.reason for q in report.quarantined}
+    # 10 bytes: the length field is readable, so the full size is known
+    assert reasons[1] == (
+        "truncated packet: 10 bytes, needs 26 (CCSDS length field; at least 16 for the headers)"
+    )
+    assert reasons[2] == "truncated packet: 3 bytes, needs at least 16 for the headers"
+
+
+def test_positions_are_kept_past_quarantined_packets(tmp_path: Path):
+    path = tmp_path / "pos.PktTmRaw.xml"
+    path.write_text(_xml([_hex(_packet(0)), "zz", _hex(_packet(2))]))
+    _, batch, _ = decode_tm_file(path)
+    assert list(batch.position) == [0, 2]  # the element index in the file, not the batch row
+    assert list(batch.packet_id) == [1, 3]
+    assert batch.take(np.array([1])).position_of(0) == 2
+
+
+def test_valid_response_without_packets_warns(tmp_path: Path):
+    path = tmp_path / "none.PktTmRaw.xml"
+    path.write_text(_xml([]))
+    tm, batch, report = decode_tm_file(path)
+    assert tm.kind == "TM"
+    assert len(batch) == 0
+    assert not report.quarantined
+    assert report.warnings == ["no packets: a valid TM response without any packet element"]
+
+
+def test_packet_positions_by_packet_id(tmp_path: Path):
+    from stix_assets.core.tmtc.soc import packet_positions
+
+    body = "\n".join(
+        f'<PktRawResponseElement packetID="{pid}"><Packet>{_hex(_packet(i))}</Packet>'
+        "</PktRawResponseElement>"
+        for i, pid in enumerate([11, 12, 1])
+    )
+    path = tmp_path / "ids.PktTmRaw.xml"
+    path.write_text(_xml([]).replace("\n\n</PktRawResponse>", f"\n{body}\n</PktRawResponse>"))
+    assert packet_positions(path) == {11: 0, 12: 1, 1: 2}
