@@ -158,18 +158,36 @@ def read_kit_packets(testdata: Path) -> list[bytes]:
     return list(found)
 
 
-def _mutate(packet: bytes, how: tuple) -> list[bytes]:
-    """The packet after one mutation; a duplicate gives two packets."""
-    kind, arg = how
-    data = bytearray(packet)
-    if kind == "flip":
-        bit = arg % (8 * len(data))
-        data[bit // 8] ^= 0x80 >> (bit % 8)
-    elif kind == "truncate":
-        data = data[: arg % len(data)]
-    elif kind == "duplicate":
-        return [bytes(data), bytes(data)]
-    return [bytes(data)]
+def _mutate(packet: bytes, hows: list[tuple]) -> list[bytes]:
+    """The packet after its mutations, in order; a duplicate doubles what there is so far."""
+    out = [bytearray(packet)]
+    for kind, arg in hows:
+        data = out[-1]
+        if kind == "flip" and data:
+            bit = arg % (8 * len(data))
+            data[bit // 8] ^= 0x80 >> (bit % 8)
+        elif kind == "truncate" and data:
+            out[-1] = data[: arg % len(data)]
+        elif kind == "duplicate":
+            out.append(bytearray(data))
+        elif kind == "sibling" and len(data) >= 16:
+            out.append(_sibling(data, arg))
+    return [bytes(d) for d in out]
+
+
+def _sibling(data: bytearray, step: int) -> bytearray:
+    """A copy that LB keeps next to the original: sequence count + 1, SCET ``step`` s later.
+
+    Mutations after it apply to the copy, so two packets of one kind and day can differ in
+    layout (the case that crashed L0 in issue 10).
+    """
+    copy = bytearray(data)
+    seq = ((copy[2] << 8 | copy[3]) & 0x3FFF) + 1
+    copy[2] = (copy[2] & 0xC0) | ((seq >> 8) & 0x3F)
+    copy[3] = seq & 0xFF
+    coarse = int.from_bytes(copy[10:14], "big") + step
+    copy[10:14] = (coarse & 0xFFFFFFFF).to_bytes(4, "big")
+    return copy
 
 
 def mutations():
@@ -180,12 +198,13 @@ def mutations():
         st.integers(128, 128 + 8 * 48),  # the first data bytes: SSID, times, counters
         st.integers(0, 8 * 4112),  # anywhere
     )
-    return st.one_of(
-        st.just(("none", 0)),
+    one = st.one_of(
         st.tuples(st.just("flip"), bits),
         st.tuples(st.just("truncate"), st.integers(0, 4112)),
         st.just(("duplicate", 0)),
+        st.tuples(st.just("sibling"), st.integers(1, 600)),
     )
+    return st.lists(one, max_size=3)
 
 
 def _check_accounting(summary: ProcessSummary, n_in: int, name: str) -> None:
@@ -221,14 +240,20 @@ def test_no_packet_crashes_a_day(kit_packets: list[bytes], store: IdbStore, test
         derandomize=True,
     )
     @hypothesis.given(picks=picks)
-    def run(picks: list[tuple[int, tuple]]) -> None:
+    # before issue 10 both crashed L0 (concat_products: counts of 4 energies stacked on 5); pool
+    # 14 is a QL light curve (21/6/30), 15 a QL background (21/6/31); bits 303 and 255 are the
+    # lowest bit of their number of energies (NIX00270, 5 -> 4 in the sibling, which shares the
+    # original's LB file); found by a sweep of these mutations over every kind of the kit
+    @hypothesis.example(picks=[(14, [("sibling", 4), ("flip", 303)])])
+    @hypothesis.example(picks=[(15, [("sibling", 4), ("flip", 255)])])
+    def run(picks: list[tuple[int, list[tuple]]]) -> None:
         hostile_run(picks, kit_packets, store, testdata)
 
     run()
 
 
 def hostile_run(
-    picks: list[tuple[int, tuple]], pool: list[bytes], store: IdbStore, testdata: Path
+    picks: list[tuple[int, list[tuple]]], pool: list[bytes], store: IdbStore, testdata: Path
 ) -> None:
     """Mutate the picked packets, process them to L1 in a fresh archive, check the accounting."""
     packets = [p for index, how in picks for p in _mutate(pool[index], how)]

@@ -72,17 +72,26 @@ def _subset(inp: LbInput, sel: NDArray[np.int64]) -> LbInput:
 _SHAPE_ERRORS = (ProductBuildError, ValueError, IndexError, KeyError, OverflowError)
 
 
-def _products_of(built: object) -> tuple[list[L0Product], list[object], list[object]]:
-    # a builder returns its products, or an object with ``products`` and ``waiting`` (BSD) and
-    # ``failed`` (sequences that could not be built)
+def _products_of(built: object, inp: LbInput) -> tuple[list[L0Product], list[object], list[object]]:
+    """A builder's products (checked), waiting sequences and failed sequences.
+
+    A builder returns its products, or an object with ``products``, ``waiting`` (BSD) and
+    ``failed`` (sequences that could not be built; the BSD builder checks its own products).
+
+    Raises
+    ------
+    ProductBuildError
+        If a product's columns disagree in shape or its times are impossible for its packets.
+    """
     if isinstance(built, list):
         products, waiting, failed = built, [], []
     else:
         products = list(built.products)
         waiting = list(getattr(built, "waiting", []))
         failed = list(getattr(built, "failed", []))
+    coarse = inp.batch.headers["scet_coarse"][inp.params.rows]
     for prod in products:
-        problem = prod.shape_problem()
+        problem = prod.shape_problem() or prod.time_problem(coarse)
         if problem is not None:
             raise ProductBuildError(f"{prod.spec.key}: {problem}")
     return products, waiting, failed
@@ -112,7 +121,7 @@ def run_builder(
     waiting : incomplete BSD sequences the builder left for later TM
     """
     try:
-        products, waiting, failed = _products_of(entry.build(inp))
+        products, waiting, failed = _products_of(entry.build(inp), inp)
         issues = [packet_issue(inp, int(r), f.reason) for f in failed for r in f.rows]
         return products, issues, waiting
     except _SHAPE_ERRORS as err:
@@ -185,7 +194,8 @@ def _bisect(
         if len(part) == 0:
             continue
         try:
-            products.extend(_products_of(entry.build(_subset(inp, part)))[0])
+            sub = _subset(inp, part)
+            products.extend(_products_of(entry.build(sub), sub)[0])
         except _SHAPE_ERRORS as err:
             if len(part) == 1:
                 row = int(inp.params.rows[part[0]])

@@ -26,6 +26,7 @@ from numpy.typing import NDArray
 from stix_assets.core.fits import Card
 from stix_assets.core.idb import Idb, ParameterTable
 from stix_assets.core.products.registry import ProductSpec
+from stix_assets.core.time import SECONDS_PER_DAY, nominal_utc
 from stix_assets.core.tmtc import PacketBatch
 
 __all__ = [
@@ -114,6 +115,39 @@ class L0Product:
             values = np.asarray(self.data[name], dtype=np.float64)
             if not np.all(np.isfinite(values)):
                 return f"non-finite {name}"
+        return None
+
+    def time_problem(self, packet_coarse: NDArray[np.integer]) -> str | None:
+        """Data times the packets could not have, or ``None``.
+
+        ``packet_coarse`` are the header SCETs of the packets the product was built from. Data
+        are measured before they are sent, so no bin may start more than a day after the last
+        packet; and a daily product's bins must lie on the SCET days an L0 build of the packets'
+        days reads (`stix_assets.core.levels.windows`: the packet's day and the days next to
+        it), or they would silently fall on a day that is never built. A flipped bit in a
+        payload time (QL NIX00445, BSD NIX00402) fails here.
+        """
+        t = np.asarray(self.data["time"], dtype=np.float64)
+        dt = np.asarray(self.data["timedel"], dtype=np.float64)
+        coarse = np.asarray(packet_coarse, dtype=np.int64)
+        if len(t) == 0 or len(coarse) == 0:
+            return None
+        start = t - np.abs(dt) / 2
+        if float(start.max()) > float(coarse.max() + SECONDS_PER_DAY):
+            return (
+                f"data time {nominal_utc(float(start.max())):%Y-%m-%d} is after its packets "
+                f"were sent ({nominal_utc(float(coarse.max())):%Y-%m-%d})"
+            )
+        if not self.spec.per_request:
+            days = np.floor(t / SECONDS_PER_DAY)
+            first = coarse.min() // SECONDS_PER_DAY - 1
+            last = coarse.max() // SECONDS_PER_DAY + 1
+            if days.min() < first or days.max() > last:
+                bad = float(t[np.argmin(days)] if days.min() < first else t[np.argmax(days)])
+                return (
+                    f"data time {nominal_utc(bad):%Y-%m-%d} is more than a day from its packets' "
+                    f"SCET day ({nominal_utc(float(coarse.min())):%Y-%m-%d})"
+                )
         return None
 
     def signature(self) -> tuple[tuple[str, str, str, tuple[int, ...]], ...]:

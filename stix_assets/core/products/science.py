@@ -653,7 +653,7 @@ def build_science_l0(inp: "LbInput") -> ScienceBuild:
         )
         try:
             prod = _to_product(inp, build_science(seq, ssid, inp.parent), ssid)
-            problem = prod.shape_problem()
+            problem = prod.shape_problem() or prod.time_problem(h["scet_coarse"][batch_rows])
             if problem is not None:
                 raise ProductBuildError(f"{inp.spec.key}: {problem}")
         except _SEQUENCE_ERRORS as err:

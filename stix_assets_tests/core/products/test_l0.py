@@ -141,8 +141,10 @@ def test_merge_tables_restores_packet_order():
 
 def _input(params: ParameterTable) -> LbInput:
     n = int(params.rows.max()) + 1
+    headers = np.zeros(n, dtype=HEADER_DTYPE)
+    headers["scet_coarse"] = DAY0 + 1000  # sent after the data, on the data's day (time check)
     batch = PacketBatch(
-        headers=np.zeros(n, dtype=HEADER_DTYPE),
+        headers=headers,
         pi1=np.full(n, 33),
         offset=np.zeros(n, dtype=np.int64),
         length=np.zeros(n, dtype=np.int64),
@@ -193,6 +195,26 @@ def test_one_bad_packet_does_not_cost_the_file():
     assert "samples do not match" in issues[0].reason
     merged = concat_products(products)
     assert merged.n_rows == 3
+
+
+def test_packet_with_an_impossible_data_time_is_left_out():
+    """A flipped bit in a payload time: after the packet was sent, or days from its SCET day."""
+    params = _table(
+        [0, 1, 2, 3],
+        {
+            "T": [[DAY0], [DAY0 + 2**30], [DAY0 - 5 * 86400], [DAY0 + 300]],
+            "N": [[1], [1], [1], [1]],
+            "V": [[1], [2], [3], [4]],
+        },
+        "2.26.34",
+    )
+    products, issues, _waiting = run_builder(BuilderEntry(_builder), _input(params))
+    reasons = {i.packet_index: i.reason for i in issues}
+    assert sorted(reasons) == [1, 2]
+    assert "data time 2054-12-" in reasons[1]
+    assert "is after its packets were sent (2020-11-22)" in reasons[1]
+    assert "data time 2020-11-17 is more than a day from its packets' SCET day" in reasons[2]
+    assert concat_products(products).n_rows == 2
 
 
 def test_bsd_builder_without_retry_reports_the_file():
