@@ -29,7 +29,6 @@ from stix_assets.assets._results import (
     lb_asset_key,
     level_asset_key,
 )
-from stix_assets.assets.conf_tables import conf_energy_tables
 from stix_assets.assets.daily import (
     ANC_ASPECT_KEY,
     FLARELIST_KEY,
@@ -38,8 +37,8 @@ from stix_assets.assets.daily import (
     l3_flarelist,
     plots_ql_lightcurve,
 )
-from stix_assets.assets.ingest import idb_versions, tm_raw
-from stix_assets.assets.levels import level_0, level_1, level_2, level_binary, spice_kernels
+from stix_assets.assets.ingest import tm_raw
+from stix_assets.assets.levels import ROUTE_ASSETS
 from stix_assets.core.levels import LEVELS, affected_days, products_at
 from stix_assets.core.levels.windows import level_after
 from stix_assets.core.manifest import write_manifest
@@ -57,17 +56,6 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
-
-_ASSETS = [
-    idb_versions,
-    conf_energy_tables,
-    spice_kernels,
-    tm_raw,
-    level_binary,
-    level_0,
-    level_1,
-    level_2,
-]
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,7 +131,7 @@ def _materialize(
     stix: StixSettings,
     partition_key: str,
     selection: Sequence[dg.AssetKey],
-    assets: Sequence[dg.AssetsDefinition | dg.AssetSpec] = _ASSETS,
+    assets: Sequence[dg.AssetsDefinition | dg.AssetSpec] = ROUTE_ASSETS,
 ) -> tuple[DagsterRun, dg.ExecuteInProcessResult]:
     # Dagster 1.13 resolves the Definitions against a context-global "defs state storage" that
     # points at whichever instance was entered last; an instance entered elsewhere in the process

@@ -6,17 +6,8 @@ multi-asset of one day), so a subprocess per step would only add start-up time.
 
 import dagster as dg
 
-from stix_assets.assets.conf_tables import conf_energy_tables
 from stix_assets.assets.daily import DAILY_ASSETS, DAILY_JOBS
-from stix_assets.assets.ingest import idb_versions, tm_raw
-from stix_assets.assets.levels import (
-    L0_PRODUCTS,
-    level_0,
-    level_1,
-    level_2,
-    level_binary,
-    spice_kernels,
-)
+from stix_assets.assets.levels import L0_PRODUCTS, ROUTE_ASSETS
 from stix_assets.assets.publish import (
     PUBLISH_ASSETS,
     PUBLISH_JOBS,
@@ -48,14 +39,7 @@ L1_CHECKS = checks_for_level("l1", [dg.AssetKey(["l1", p.key]) for p in L0_PRODU
 
 defs = dg.Definitions(
     assets=[
-        idb_versions,
-        conf_energy_tables,
-        spice_kernels,
-        tm_raw,
-        level_binary,
-        level_0,
-        level_1,
-        level_2,
+        *ROUTE_ASSETS,
         *DAILY_ASSETS,
         *SYNC_ASSETS,
         *PUBLISH_ASSETS,

@@ -41,6 +41,7 @@ __all__ = [
     "TM_RAW_KEY",
     "conf_version",
     "data_days_from_metadata",
+    "day_version_observations",
     "days_touched_from_metadata",
     "l0_asset_key",
     "l0_code_version",
@@ -78,6 +79,25 @@ def product_key_of(asset_key: dg.AssetKey) -> str:
 
 def _days_json(days_by_product: Mapping[str, Iterable[dt.date]]) -> dict[str, list[str]]:
     return {p: sorted(d.isoformat() for d in days) for p, days in sorted(days_by_product.items())}
+
+
+def day_version_observations(
+    key: dg.AssetKey, versions: Mapping[dt.date, str], *, label: str
+) -> list[dg.AssetObservation]:
+    """Runless observations of a day-partitioned observable source, one per day.
+
+    Each carries the day's data version, so the downstream days whose version changed show as
+    stale (``idb add``, ``conf add``).
+    """
+    return [
+        dg.AssetObservation(
+            key,
+            partition=d.isoformat(),
+            tags={"dagster/data_version": v},
+            metadata={label: v},
+        )
+        for d, v in sorted(versions.items())
+    ]
 
 
 def data_days_from_metadata(metadata: Mapping[str, object]) -> list[dt.date]:

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 
 import dagster as dg
 
+from stix_assets.assets._results import day_version_observations
 from stix_assets.core.conf_days import day_table_versions
 from stix_assets.partitions import scet_day_key, scet_day_range, utc_days
 from stix_assets.resources import StixSettings
@@ -38,12 +39,4 @@ def conf_energy_tables(stix: StixSettings) -> dg.DataVersionsByPartition:
 
 def conf_table_observations(versions: Mapping[dt.date, str]) -> list[dg.AssetObservation]:
     """Runless observations of ``conf/energy_tables`` for the given days (``conf add``)."""
-    return [
-        dg.AssetObservation(
-            CONF_TABLES_KEY,
-            partition=scet_day_key(d),
-            tags={"dagster/data_version": v},
-            metadata={"tables": v},
-        )
-        for d, v in sorted(versions.items())
-    ]
+    return day_version_observations(CONF_TABLES_KEY, versions, label="tables")

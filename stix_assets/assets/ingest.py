@@ -11,6 +11,7 @@ from stix_assets.assets._results import (
     CATALOG_POOL,
     TM_CODE_VERSION,
     TM_RAW_KEY,
+    day_version_observations,
     tm_index_result,
 )
 from stix_assets.core.catalog import Catalog
@@ -47,15 +48,7 @@ def idb_versions(stix: StixSettings) -> dg.DataVersionsByPartition:
 
 def idb_version_observations(versions: Mapping[dt.date, str]) -> list[dg.AssetObservation]:
     """Runless observations of ``idb/versions`` for the given SCET days (what ``idb add`` records)."""
-    return [
-        dg.AssetObservation(
-            IDB_VERSIONS_KEY,
-            partition=scet_day_key(d),
-            tags={"dagster/data_version": v},
-            metadata={"idb_versions": v},
-        )
-        for d, v in sorted(versions.items())
-    ]
+    return day_version_observations(IDB_VERSIONS_KEY, versions, label="idb_versions")
 
 
 def _unreadable_tm(path: Path) -> TMFile:

@@ -27,8 +27,8 @@ from stix_assets.assets._results import (
     level_results,
     product_key_of,
 )
-from stix_assets.assets.conf_tables import CONF_TABLES_KEY
-from stix_assets.assets.ingest import IDB_VERSIONS_KEY
+from stix_assets.assets.conf_tables import CONF_TABLES_KEY, conf_energy_tables
+from stix_assets.assets.ingest import IDB_VERSIONS_KEY, idb_versions, tm_raw
 from stix_assets.core.levels import INPUT_WINDOWS, build_level_day, products_at
 from stix_assets.core.plots import markdown_image, plot_product
 from stix_assets.core.products.l2 import CAL_PROCESSING_VERSION
@@ -39,6 +39,7 @@ from stix_assets.resources import StixSettings
 
 __all__ = [
     "L0_PRODUCTS",
+    "ROUTE_ASSETS",
     "SPICE_KERNELS_KEY",
     "follows_upstream_days",
     "l0_specs",
@@ -283,6 +284,20 @@ def level_2(context: dg.AssetExecutionContext, stix: StixSettings):
         config_version=ctx.config_version,
         extra={r.product_key: {"spice_mk": spice_mk} for r in built.written},
     )  # fmt: skip
+
+
+ROUTE_ASSETS = [
+    idb_versions,
+    conf_energy_tables,
+    spice_kernels,
+    tm_raw,
+    level_binary,
+    level_0,
+    level_1,
+    level_2,
+]
+"""Everything a TM file passes on its way to CAL, with the sources it depends on: what the code
+location serves and what ``process --dagster`` / ``reprocess`` materialize."""
 
 
 def quicklook_plots(written: Sequence) -> dict[str, dict[str, object]]:

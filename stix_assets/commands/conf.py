@@ -10,11 +10,15 @@ backfill per run of days, printed as ``stix-assets reprocess`` commands.
 import argparse
 import datetime as dt
 import json
-import os
-from collections.abc import Mapping
 from pathlib import Path
 
-from stix_assets.commands._common import add_config_option, out, settings_from_args
+from stix_assets.commands._common import (
+    add_config_option,
+    day_ranges,
+    out,
+    record_day_observations,
+    settings_from_args,
+)
 
 __all__ = ["add_parser", "run"]
 
@@ -32,31 +36,6 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     return p
 
 
-def _ranges(days: list[dt.date]) -> list[tuple[dt.date, dt.date]]:
-    out_ranges: list[tuple[dt.date, dt.date]] = []
-    for day in days:
-        if out_ranges and day - out_ranges[-1][1] == dt.timedelta(days=1):
-            out_ranges[-1] = (out_ranges[-1][0], day)
-        else:
-            out_ranges.append((day, day))
-    return out_ranges
-
-
-def _record(versions: Mapping[dt.date, str]) -> str:
-    if not versions:
-        return "no UTC day changed tables: nothing to observe"
-    if not os.environ.get("DAGSTER_HOME"):
-        return "DAGSTER_HOME not set: nothing recorded; observe conf/energy_tables in the UI"
-    import dagster as dg
-
-    from stix_assets.assets.conf_tables import conf_table_observations
-
-    with dg.DagsterInstance.get() as instance:
-        for event in conf_table_observations(versions):
-            instance.report_runless_asset_event(event)
-    return f"recorded {len(versions)} observations of conf/energy_tables"
-
-
 def run(args: argparse.Namespace) -> int:
     """Check out the tag, compare the per-day tables, record, print the backfills."""
     from stix_assets.core.conf_days import changed_days, day_table_versions
@@ -69,9 +48,12 @@ def run(args: argparse.Namespace) -> int:
     result = checkout_stix_conf_tag(conf_dir, args.tag)
     after = day_table_versions(conf_dir, first, last)
     changed = changed_days(before, after)
-    message = _record({d: after[d] for d in changed})
+    message = record_day_observations(
+        ("conf", "energy_tables"), {d: after[d] for d in changed}, label="tables"
+    )
     commands = [
-        f"stix-assets reprocess --start {a} --end {b} --levels L1,L2" for a, b in _ranges(changed)
+        f"stix-assets reprocess --start {a} --end {b} --levels L1,L2"
+        for a, b in day_ranges(changed)
     ]
     if args.json:
         out(json.dumps({

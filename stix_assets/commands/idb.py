@@ -11,12 +11,16 @@ day, so exactly those L0 days (and what follows from them) become stale. It prin
 import argparse
 import datetime as dt
 import json
-import os
 import tempfile
-from collections.abc import Mapping
 from pathlib import Path
 
-from stix_assets.commands._common import add_config_option, out, settings_from_args
+from stix_assets.commands._common import (
+    add_config_option,
+    day_ranges,
+    out,
+    record_day_observations,
+    settings_from_args,
+)
 from stix_assets.core.errors import StixError
 from stix_assets.core.idb.days import changed_days, day_data_versions
 from stix_assets.core.idb.register import IdbAddition, add_idb
@@ -24,7 +28,7 @@ from stix_assets.core.idb.store import HISTORY_FILE, IdbStore
 from stix_assets.core.spice import KernelStore, loaded_kernels
 from stix_assets.partitions import scet_day_range
 
-__all__ = ["add_parser", "day_ranges", "record_observations", "run"]
+__all__ = ["add_parser", "run"]
 
 
 def _utc(text: str) -> dt.datetime:
@@ -76,36 +80,6 @@ def _preview_store(addition: IdbAddition, idb_dir: Path, scratch: Path, fallback
     return IdbStore(scratch, fallback_version=fallback)
 
 
-def day_ranges(days: list[dt.date]) -> list[tuple[dt.date, dt.date]]:
-    """Group sorted days into runs of consecutive days ``(first, last)``."""
-    ranges: list[tuple[dt.date, dt.date]] = []
-    for d in days:
-        if ranges and (d - ranges[-1][1]).days == 1:
-            ranges[-1] = (ranges[-1][0], d)
-        else:
-            ranges.append((d, d))
-    return ranges
-
-
-def record_observations(versions: Mapping[dt.date, str]) -> str:
-    """Record ``idb/versions`` observations on the ``DAGSTER_HOME`` instance; return a message."""
-    if not versions:
-        return "no SCET day changed IDB: nothing to observe"
-    if not os.environ.get("DAGSTER_HOME"):
-        return (
-            f"DAGSTER_HOME not set: nothing recorded; observe idb/versions in the UI "
-            f"({len(versions)} days changed)"
-        )
-    import dagster as dg
-
-    from stix_assets.assets.ingest import idb_version_observations
-
-    with dg.DagsterInstance.get() as instance:
-        for event in idb_version_observations(versions):
-            instance.report_runless_asset_event(event)
-    return f"recorded {len(versions)} observations of idb/versions on {os.environ['DAGSTER_HOME']}"
-
-
 def run(args: argparse.Namespace) -> int:
     """Add the IDB; 0 done, 1 refused (the error names the file)."""
     settings = settings_from_args(args)
@@ -135,7 +109,9 @@ def run(args: argparse.Namespace) -> int:
     message = (
         "dry run: nothing written, nothing recorded"
         if args.dry_run
-        else record_observations({d: after[d] for d in changed})
+        else record_day_observations(
+            ("idb", "versions"), {d: after[d] for d in changed}, label="idb_versions"
+        )
     )
     reprocess = [
         f"stix-assets reprocess --start {a} --end {b} --levels L0,L1"

@@ -14,6 +14,7 @@ import hashlib
 from pathlib import Path
 
 from stix_assets.core.energies import CHANNEL_INDEX
+from stix_assets.core.idb.days import changed_days
 
 __all__ = ["ELUT_INDEX", "changed_days", "day_table_versions"]
 
@@ -88,8 +89,3 @@ def day_table_versions(conf_dir: Path | str, first: dt.date, last: dt.date) -> d
         out[day] = ";".join(parts)
         day += dt.timedelta(days=1)
     return out
-
-
-def changed_days(before: dict[dt.date, str], after: dict[dt.date, str]) -> list[dt.date]:
-    """Days whose table version differs between two states of the checkout, sorted."""
-    return sorted(d for d in set(before) | set(after) if before.get(d) != after.get(d))

@@ -37,10 +37,11 @@ from stix_assets.core.filesystem import write_error
 from stix_assets.core.fits import remove_stale_temporaries
 from stix_assets.core.idb import IdbStore
 from stix_assets.core.ingest import TmIndex, index_tm_file
-from stix_assets.core.levels.inputs import bsd_start_day, tm_inputs, upstream_files
+from stix_assets.core.levels.inputs import tm_inputs, upstream_files
 from stix_assets.core.levels.quarantine import level_issues, quarantine_records
 from stix_assets.core.levels.records import file_records
 from stix_assets.core.levels.windows import LEVELS, products_at
+from stix_assets.core.products.l0_writer import l0_start_day
 from stix_assets.core.products.registry import BASE_PROCESSING_VERSION
 from stix_assets.core.spice import LoadedKernels
 from stix_assets.core.tmtc.gates import PacketGates
@@ -119,11 +120,6 @@ class LevelDayResult:
         """The result without the build and the TM indexes (what a worker process sends back)."""
         return dataclasses.replace(self, build=None, tm_indexes=())
 
-    @property
-    def products_written(self) -> set[str]:
-        """Registry keys of the products that got a file."""
-        return {r.product_key for r in self.written}
-
     def data_days(self) -> dict[dt.date, set[str]]:
         """Day of the data of each file written -> products (what the next level's window reads).
 
@@ -134,7 +130,7 @@ class LevelDayResult:
         for r in self.written:
             day = getattr(r, "scet_day", None) or getattr(r, "utc_day", None)
             if day is None and self.level == "L0":
-                day = bsd_start_day(Path(r.path).name)
+                day = l0_start_day(Path(r.path).name)
             out.setdefault(day or self.day, set()).add(r.product_key)
         return out
 

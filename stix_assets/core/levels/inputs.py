@@ -10,10 +10,10 @@ from pathlib import Path
 
 from stix_assets.core.catalog import Catalog
 from stix_assets.core.levels.windows import INPUT_WINDOWS, products_at
+from stix_assets.core.products.l0_writer import l0_start_day
 from stix_assets.core.products.registry import product_by_key
-from stix_assets.core.time import scet_day
 
-__all__ = ["bsd_start_day", "tm_inputs", "upstream_files"]
+__all__ = ["tm_inputs", "upstream_files"]
 
 
 def tm_inputs(
@@ -52,13 +52,6 @@ def upstream_files(
     return sorted(found)
 
 
-def bsd_start_day(name: str) -> dt.date | None:
-    """SCET day of the data start of a BSD L0 file, from its name (``..._<start>-<end>_V..``)."""
-    parts = name.split("_")
-    start = parts[3].split("-")[0] if len(parts) > 3 else ""
-    return scet_day(int(start)) if start.isdigit() and len(start) == 10 else None
-
-
 def _bsd_l0_files(
     catalog: Catalog, utc_day: dt.date, offsets: tuple[int, ...], products: set[str]
 ) -> set[Path]:
@@ -67,5 +60,5 @@ def _bsd_l0_files(
     return {
         path
         for path in catalog.request_files("L0", products)
-        if bsd_start_day(path.name) in days and path.is_file()
+        if l0_start_day(path.name) in days and path.is_file()
     }

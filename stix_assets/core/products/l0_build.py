@@ -219,6 +219,25 @@ _FILES: FileCache[_FileBuild] = FileCache(maxsize=128)
 
 
 def _build_file(path: Path, store: IdbStore, conf_dir: Path) -> _FileBuild:
+    """Decode and build one LB file, logging its issues once.
+
+    The result is cached and reused by the up to three L0 days that read the file, so the issues
+    are logged here rather than per day.
+    """
+    made = _decode_and_build(path, store, conf_dir)
+    for issue in made.issues:
+        logger.warning(
+            "l0 packet left out file=%s packet_id=%s lb_file=%s lb_row=%s reason=%s",
+            issue.tm_file,
+            issue.packet_id,
+            issue.file,
+            issue.packet_index,
+            issue.reason,
+        )
+    return made
+
+
+def _decode_and_build(path: Path, store: IdbStore, conf_dir: Path) -> _FileBuild:
     try:
         inp, decode_issues = decode_lb_file(path, store, conf_dir)
     except ProductBuildError as err:
@@ -271,15 +290,6 @@ def build_l0_files(
             out.extend(prods)
         else:
             out.extend(stack_by_shape(prods))  # one product per column layout
-    for issue in issues:
-        logger.warning(
-            "l0 packet left out file=%s packet_id=%s lb_file=%s lb_row=%s reason=%s",
-            issue.tm_file,
-            issue.packet_id,
-            issue.file,
-            issue.packet_index,
-            issue.reason,
-        )
     return L0Build(out, issues, waiting)
 
 

@@ -9,7 +9,7 @@ deterministic (the same products and ``created`` give the same bytes).
 
 import logging
 from collections.abc import Iterable, Mapping
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 
 import numpy as np
@@ -20,9 +20,15 @@ from stix_assets.core.fits import Card, TableHdu, write_fits
 from stix_assets.core.products.header import common_cards, creation_time
 from stix_assets.core.products.model import L0FileResult, L0Product
 from stix_assets.core.products.registry import ProductSpec
-from stix_assets.core.time import FINE_PER_SECOND, scet_day_start, scet_split, stixcore_float
+from stix_assets.core.time import (
+    FINE_PER_SECOND,
+    scet_day,
+    scet_day_start,
+    scet_split,
+    stixcore_float,
+)
 
-__all__ = ["l0_directory", "l0_file_name", "l0_tables", "write_l0"]
+__all__ = ["l0_directory", "l0_file_name", "l0_start_day", "l0_tables", "write_l0"]
 
 logger = logging.getLogger(__name__)
 
@@ -59,6 +65,17 @@ def l0_file_name(prod: L0Product) -> str:
 
 
 # -- writing -------------------------------------------------------------------------------------
+def l0_start_day(name: str) -> date | None:
+    """SCET day of the start coarse time in an L0 file name (``..._<start>[-<end>]_V..``).
+
+    The start of a daily file is its SCET day, that of a BSD file the start of its data;
+    ``None`` for a name without one.
+    """
+    parts = name.split("_")
+    start = parts[3].split("-")[0] if len(parts) > 3 else ""
+    return scet_day(int(start)) if start.isdigit() else None
+
+
 def _ssid(prod: L0Product) -> int | None:
     if prod.spec.ssids and len(prod.spec.ssids) == 1:
         return prod.spec.ssids[0]

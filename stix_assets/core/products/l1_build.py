@@ -66,6 +66,7 @@ from stix_assets.core.products import l1_families
 from stix_assets.core.products.file_cache import FileCache
 from stix_assets.core.products.l0_reader import complete_name, read_l0_product
 from stix_assets.core.products.l0_stack import concat_products, shape_difference
+from stix_assets.core.products.l0_writer import l0_start_day
 from stix_assets.core.products.l1_calibrate import calibrate_product
 from stix_assets.core.products.l1_model import L1Build, L1Issue, L1Product
 from stix_assets.core.products.model import L0Product
@@ -73,7 +74,6 @@ from stix_assets.core.products.registry import ProductSpec
 from stix_assets.core.spice import LoadedKernels
 from stix_assets.core.time import (
     FINE_PER_SECOND,
-    SECONDS_PER_DAY,
     day_index,
     scet_split,
     scet_to_utc,
@@ -242,11 +242,8 @@ def _may_hold(l0_name: str, utc_day: date) -> bool:
     SCET and UTC differ by less than a minute, so an L0 daily file of SCET day ``d`` (or a BSD
     file starting at SCET ``s``) can only hold bins of UTC days ``d - 1 .. d + 1``.
     """
-    try:
-        start = int(l0_name.split("_")[3].split("-")[0])
-    except (IndexError, ValueError):
-        return True
-    return abs(start // SECONDS_PER_DAY - day_index(utc_day)) <= 1
+    start = l0_start_day(l0_name)
+    return start is None or abs((start - utc_day).days) <= 1
 
 
 def _on_day(

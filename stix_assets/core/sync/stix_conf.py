@@ -66,6 +66,15 @@ def _read_version(clone: Path) -> str | None:
         return None
 
 
+def _check_out(clone: Path, tag: str, previous: str | None) -> None:
+    """Check out ``tag`` and replace ``VERSION.TXT`` atomically (only after the checkout)."""
+    _git(clone, "-c", "advice.detachedHead=false", "checkout", "--quiet", tag)
+    tmp = clone / ".VERSION.TXT.tmp"
+    tmp.write_text(tag + "\n", encoding="utf-8")
+    os.replace(tmp, clone / "VERSION.TXT")
+    logger.info("stix-conf checked out tag=%s previous=%s", tag, previous)
+
+
 def sync_stix_conf(clone: Path, *, remote: str | None = None) -> StixConfResult:
     """Fetch the tags of the STIX-CONF clone, check out the latest tag, write ``VERSION.TXT``.
 
@@ -103,11 +112,7 @@ def sync_stix_conf(clone: Path, *, remote: str | None = None) -> StixConfResult:
     commit = _git(clone, "rev-list", "--max-count=1", tag)
     head = _git(clone, "rev-parse", "--verify", "--quiet", "HEAD^{commit}") if previous else ""
     if head != commit or previous != tag:
-        _git(clone, "-c", "advice.detachedHead=false", "checkout", "--quiet", tag)
-        tmp = clone / ".VERSION.TXT.tmp"
-        tmp.write_text(tag + "\n", encoding="utf-8")
-        os.replace(tmp, clone / "VERSION.TXT")
-        logger.info("stix-conf checked out tag=%s previous=%s", tag, previous)
+        _check_out(clone, tag, previous)
     return StixConfResult(tag=tag, commit=commit, previous_tag=previous, changed=previous != tag)
 
 
@@ -128,9 +133,5 @@ def checkout_stix_conf_tag(clone: Path, tag: str) -> StixConfResult:
     if _git(clone, "remote").strip():
         _git(clone, "fetch", "--quiet", "--tags")
     commit = _git(clone, "rev-list", "--max-count=1", tag)
-    _git(clone, "-c", "advice.detachedHead=false", "checkout", "--quiet", tag)
-    tmp = clone / ".VERSION.TXT.tmp"
-    tmp.write_text(tag + "\n", encoding="utf-8")
-    os.replace(tmp, clone / "VERSION.TXT")
-    logger.info("stix-conf checked out tag=%s previous=%s", tag, previous)
+    _check_out(clone, tag, previous)
     return StixConfResult(tag=tag, commit=commit, previous_tag=previous, changed=previous != tag)
