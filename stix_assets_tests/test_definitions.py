@@ -199,3 +199,21 @@ def test_settings_reject_partition_keys_that_are_paths(tmp_path):
     assert stix.tm_path("a_PktTmRaw.xml") == tmp_path / "a_PktTmRaw.xml"
     with pytest.raises(ValueError, match="bare file name"):
         stix.tm_path("../etc/a_PktTmRaw.xml")
+
+
+def test_level_assets_backfill_in_batches_of_a_month():
+    # reprocessing is a backfill of ranges: a month per run (docs/decisions.md, "Backfill batches")
+    for key in ["lb/ql_lightcurve", "l0/ql_lightcurve", "l1/ql_lightcurve", "l2/cal_energy"]:
+        policy = defs.resolve_assets_def(dg.AssetKey.from_user_string(key)).backfill_policy
+        assert policy == dg.BackfillPolicy.multi_run(max_partitions_per_run=31), key
+
+
+def test_level_automation_leaves_backfilled_days_to_the_backfill():
+    # updates made by a backfill or `stix-assets reprocess` do not start the next level
+    for key in ["l0/hk_maxi", "l1/hk_maxi", "l2/cal_energy"]:
+        graph = defs.resolve_asset_graph()
+        text = str(graph.get(dg.AssetKey.from_user_string(key)).automation_condition)
+        assert "AllNewUpdatesHaveRunTagsCondition" in text, key
+        assert "'dagster/backfill'" in text
+        assert "'stix/reprocess'" in text
+        assert "BackfillInProgressAutomationCondition" in text
