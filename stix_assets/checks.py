@@ -34,6 +34,7 @@ from pathlib import Path
 
 import dagster as dg
 
+from stix_assets.assets._lean import lean_metadata
 from stix_assets.assets._results import TM_RAW_KEY
 from stix_assets.core import quality
 from stix_assets.core.catalog import Catalog
@@ -216,7 +217,7 @@ def to_check_result(
         passed=result.passed,
         severity=dg.AssetCheckSeverity(result.severity),
         description=result.summary,
-        metadata=metadata,
+        metadata=lean_metadata(metadata),
     )
 
 
