@@ -27,7 +27,7 @@ def test_definitions_load():
     "name",
     [
         "ingest_job", "lb_job", "l0_job", "l1_job", "publish_job", "sync_tm_job", "sync_spice_soop_job",
-        "sync_stix_conf_job", "sync_archive_mirror_job",
+        "sync_stix_conf_job", "sync_archive_mirror_job", "retention_job",
     ],
 )  # fmt: skip
 def test_jobs_resolve(name):
@@ -53,7 +53,7 @@ def test_schedules_resolve():
     assert names == {
         "sync_tm_schedule", "sync_spice_soop_schedule", "sync_stix_conf_schedule",
         "sync_archive_mirror_schedule", "publish_schedule", "daily_products_schedule",
-        "flarelist_schedule", "completeness_report_job_schedule",
+        "flarelist_schedule", "completeness_report_job_schedule", "retention_schedule",
     }  # fmt: skip
 
 
