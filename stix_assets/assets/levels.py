@@ -1,9 +1,12 @@
-"""The level groups: ``lb/<product>`` and ``l0/<product>`` assets, one SCET day each.
+"""The level groups: ``lb/``, ``l0/``, ``l1/`` and ``l2/<product>`` assets, one day each.
 
 All LB products are one `multi_asset`: a run reads the TM files that touched the day once and
 writes every selected product. Specs are ``skippable``: a product with no packets that day has no
 LB file, so it yields nothing instead of an empty "materialized" partition (the UI then shows
 exactly the days that have a file; see docs/decisions.md).
+
+A backfill runs up to a month of days per run (`stix_assets.assets._batches`): the body builds
+each day of ``context.partition_keys`` in order, exactly as a one-day run would.
 """
 
 import datetime as dt
