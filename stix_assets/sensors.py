@@ -11,8 +11,14 @@
     Reads new ``tm/raw`` materializations after a storage-id cursor (all of them, in order; an
     ``asset_sensor`` would see only the latest) and requests one LB run per SCET day they
     touched, for the products touched that day.
+``spice_kernel_sensor``
+    Compares the names of the kernel store's latest meta-kernels with its cursor first (one
+    listing of ``mk/``) and stops there when they are unchanged. On a new set it takes the L1
+    (product, day) pairs whose files need reprocessing from the catalog in one query, reads the
+    kernel coverage their latest materialization recorded (only those partitions), computes the
+    new coverage once for all those days and requests the days the new set covers better.
 
-Both cursors live in the Dagster instance, so they survive a daemon restart.
+The cursors live in the Dagster instance, so they survive a daemon restart.
 """
 
 import datetime as dt
@@ -32,7 +38,9 @@ from stix_assets.assets._results import (
     days_touched_from_metadata,
     lb_asset_key,
 )
+from stix_assets.core.ephemeris import coverage_by_day
 from stix_assets.core.products.registry import PRODUCTS
+from stix_assets.core.spice import kernel_set_name, loaded_kernels
 from stix_assets.core.tmtc import is_tm_file_name
 from stix_assets.partitions import scet_day_key, scet_day_range, tm_files
 from stix_assets.resources import StixSettings
@@ -425,27 +433,66 @@ def plan_spice_reprocess(
     return {day: tuple(sorted(p)) for day, p in sorted(out.items())}
 
 
-def _days_needing_reprocessing(
-    instance: dg.DagsterInstance, keys: Sequence[dg.AssetKey]
+def _candidate_keys(stix: StixSettings) -> dict[str, list[dt.date]] | None:
+    """L1 product -> days whose files need reprocessing, from the catalog in one query.
+
+    ``None`` when the catalog is busy (the tick is tried again); no catalog means no candidate.
+    """
+    from stix_assets.assets.levels import L0_PRODUCTS
+    from stix_assets.core.catalog import Catalog, CatalogBusyError
+
+    settings = stix.settings()
+    if not settings.catalog_path.exists():
+        return {}
+    catalog = Catalog(settings.catalog_path, archive_root=settings.archive_dir)
+    try:
+        rows = catalog.reprocess_candidates("L1")
+    except CatalogBusyError as err:
+        logger.warning("catalog busy for spice_kernel_sensor error=%s", err)
+        return None
+    l1_products = {p.key for p in L0_PRODUCTS}
+    out: dict[str, list[dt.date]] = {}
+    for product, day in rows:
+        if product in l1_products:
+            out.setdefault(product, []).append(day)
+    return out
+
+
+def _recorded_coverage(
+    instance: dg.DagsterInstance, candidates: Mapping[str, Sequence[dt.date]]
 ) -> dict[tuple[str, dt.date], Mapping[str, object]]:
+    """Kernel coverage the latest L1 materialization of each candidate (product, day) recorded.
+
+    Reads only the candidates' partitions (newest first, until each day is seen), so the cost
+    follows the days that need reprocessing, not the history. A (product, day) whose latest
+    materialization does not say ``needs_reprocessing`` with its ``spice`` coverage is left out.
+    """
     latest: dict[tuple[str, dt.date], Mapping[str, object]] = {}
-    for key in keys:
-        found = instance.fetch_materializations(
-            dg.AssetRecordsFilter(asset_key=key), limit=RECORDS_LIMIT, ascending=False
-        )
-        for rec in found.records:
-            mat = rec.asset_materialization
-            day = dt.date.fromisoformat(mat.partition)
-            if (key.path[-1], day) in latest:
-                continue  # an older materialization of a partition already seen
-            meta = mat.metadata
-            needs = meta.get("needs_reprocessing")
-            spice = meta.get("spice")
-            if needs is not None and needs.value and spice is not None:
-                latest[(key.path[-1], day)] = spice.value
-            else:
-                latest[(key.path[-1], day)] = {}
-    return {k: v for k, v in latest.items() if v}
+    for product, days in candidates.items():
+        wanted = {d.isoformat() for d in days}
+        seen: set[str] = set()
+        cursor = None
+        while seen != wanted:
+            found = instance.fetch_materializations(
+                dg.AssetRecordsFilter(
+                    asset_key=dg.AssetKey(["l1", product]), asset_partitions=sorted(wanted)
+                ),
+                limit=RECORDS_LIMIT,
+                cursor=cursor,
+                ascending=False,
+            )
+            for rec in found.records:
+                mat = rec.asset_materialization
+                if mat.partition in seen:
+                    continue  # an older materialization of a partition already seen
+                seen.add(mat.partition)
+                needs, spice = mat.metadata.get("needs_reprocessing"), mat.metadata.get("spice")
+                if needs is not None and needs.value and spice is not None and spice.value:
+                    latest[(product, dt.date.fromisoformat(mat.partition))] = spice.value
+            if not found.has_more:
+                break
+            cursor = found.cursor
+    return latest
 
 
 @dg.sensor(
@@ -459,21 +506,21 @@ def spice_kernel_sensor(context: dg.SensorEvaluationContext, stix: StixSettings)
     An L1 day whose files said they need reprocessing (predicted orbit, extrapolated SCLK, no
     coverage) is requested again as soon as a new kernel set covers it better: no blind wait.
     """
-    from stix_assets.core.ephemeris import coverage
-    from stix_assets.core.spice import loaded_kernels
-
     store = stix.kernel_store()
-    if not any(store.latest_meta_kernels()):
+    # the set's name (its meta-kernels) first: an unchanged set costs one listing of mk/
+    version = kernel_set_name(store)
+    if version is None:
         return dg.SensorResult(skip_reason=f"no meta-kernel in {store.root / 'mk'}")
-    from stix_assets.assets.levels import L0_PRODUCTS
-
-    l1_keys = [dg.AssetKey(["l1", p.key]) for p in L0_PRODUCTS]
-    processed = _days_needing_reprocessing(context.instance, l1_keys)
+    if version == context.cursor:
+        return dg.SensorResult(skip_reason=f"kernel set unchanged: {version}")
+    candidates = _candidate_keys(stix)
+    if candidates is None:
+        return dg.SensorResult(skip_reason="catalog busy; the new kernel set is looked at again")
+    processed = _recorded_coverage(context.instance, candidates)
     with loaded_kernels(store) as kernels:
         version = kernels.spice_mk
-        if version == context.cursor:
-            return dg.SensorResult(skip_reason=f"kernel set unchanged: {version}")
-        new_cov = {day: coverage(kernels, day).as_metadata() for _, day in processed}
+        days = {day for _, day in processed}
+        new_cov = {d: c.as_metadata() for d, c in coverage_by_day(kernels, days).items()}
         meta = kernels.as_metadata()
     plan = plan_spice_reprocess(processed, new_cov)
     event = dg.AssetMaterialization(
