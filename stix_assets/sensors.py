@@ -300,7 +300,9 @@ def tm_inbox_sensor(context: dg.SensorEvaluationContext, stix: StixSettings) -> 
     now_ns = time.time_ns()
     folder_mtime = _folder_mtime_ns(folder)
     if before.folder_unchanged(folder_mtime, now_ns):
-        return dg.SensorResult(skip_reason="incoming folder unchanged since the last listing")
+        return dg.SensorResult(
+            skip_reason="incoming folder unchanged since the last listing", cursor=context.cursor
+        )
     files, full_scan_ns = _list_inbox(folder, before, now_ns)
     plan = plan_inbox(files, mark=before.mark, now_ns=now_ns, settle_time_s=stix.settle_time())
     complete = plan.n_settling == 0 and plan.n_deferred == 0
