@@ -273,8 +273,19 @@ def test_failing_checks_without_keys_come_from_the_instance_in_one_query(tmp_pat
         other = dg.AssetCheckKey(dg.AssetKey(["lb", "other"]), "lb_has_no_lost_packets")
         assert _latest_failed_sql(instance, [other]) == []
         checks = failing_checks(instance)  # no keys: no code location is loaded
-    assert sorted(r.id for r in by_sql) == sorted(r.id for r in per_key)
-    assert {r.partition for r in by_sql} == {"2024-05-14", "2024-05-15"}
+    assert sorted(r["id"] for r in by_sql) == sorted(r.id for r in per_key)
+    assert {r["partition"] for r in by_sql} == {"2024-05-14", "2024-05-15"}
+    # the rows read from the stored JSON are what Dagster's records give
+    from stix_assets.status import _failed_row
+
+    by_id = {r.id: _failed_row(r) for r in per_key}
+    for row in by_sql:
+        expected = by_id[row["id"]]
+        assert {k: v for k, v in row.items() if k not in ("id", "evaluated_at")} == {
+            k: v for k, v in expected.items() if k != "evaluated_at"
+        }
+        stamp = dt.datetime.fromisoformat(expected["evaluated_at"])
+        assert abs(dt.datetime.fromisoformat(row["evaluated_at"]) - stamp).total_seconds() < 1e-3
     assert checks["n_failed"] == 2
     assert checks["by_severity"] == {"ERROR": 1, "WARN": 1}
 
