@@ -24,6 +24,7 @@ file.
 
 import argparse
 import datetime as dt
+import importlib
 import importlib.metadata
 import json
 import logging
@@ -48,11 +49,15 @@ class UsageError(Exception):
     """Bad or unsupported arguments (exit status 2)."""
 
 
-def build_parser(*, process_only: bool = False) -> argparse.ArgumentParser:
+def build_parser(
+    *, process_only: bool = False, command: str | None = None
+) -> argparse.ArgumentParser:
     """Build the argument parser of ``stix-assets``.
 
     ``process_only`` leaves the other sub-commands out: their modules import publishing and
     SPICE code that ``process`` never needs, and start-up time counts for ``process``.
+    ``command`` names the one other sub-command to add (its module only, for the same reason:
+    ``status`` is run by monitoring every minute); an unknown name adds them all.
     """
     parser = argparse.ArgumentParser(prog="stix-assets", description="STIX ground processing")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -124,7 +129,7 @@ def build_parser(*, process_only: bool = False) -> argparse.ArgumentParser:
     out.add_argument("--json", action="store_true", help="print the summary as JSON")
     p.set_defaults(run=_process)
     if not process_only:
-        _add_commands(sub)
+        _add_commands(sub, only=command)
     return parser
 
 
@@ -374,29 +379,23 @@ def _process(args: argparse.Namespace) -> int:
     return _run_direct(args, paths, created)
 
 
-def _add_commands(sub: argparse._SubParsersAction) -> None:
-    """The other sub-commands, each in its own module under `stix_assets.commands`."""
-    from stix_assets.commands import (
-        conf,
-        config,
-        demo,
-        diff,
-        idb,
-        manifest,
-        publish,
-        reprocess,
-        status,
-        sync,
-    )
+_COMMANDS = ("demo", "reprocess", "status", "config", "sync", "publish", "idb", "conf")
+_COMMANDS += ("manifest", "diff")
+"""The other sub-commands, in help order; each is the module of that name in `commands`."""
 
-    for module in (demo, reprocess, status, config, sync, publish, idb, conf, manifest, diff):
-        module.add_parser(sub)
+
+def _add_commands(sub: argparse._SubParsersAction, *, only: str | None = None) -> None:
+    """The other sub-commands (only ``only`` when it names one)."""
+    names = (only,) if only in _COMMANDS else _COMMANDS
+    for name in names:
+        importlib.import_module(f"stix_assets.commands.{name}").add_parser(sub)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``stix-assets`` console script; returns the exit status."""
     argv = list(sys.argv[1:] if argv is None else argv)
-    args = build_parser(process_only=argv[:1] == ["process"]).parse_args(argv)
+    command = argv[0] if argv else None
+    args = build_parser(process_only=command == "process", command=command).parse_args(argv)
     if args.command in ("process", "demo"):
         _configure_logging(getattr(args, "log_level", "WARNING"), getattr(args, "log_file", None))
     try:

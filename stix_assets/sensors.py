@@ -7,12 +7,22 @@
     ``(arrival_ns, name)``; arrival is the later of mtime and ctime, because rsync (``-t``) and
     ``cp -p`` give a late file an old mtime, while ctime is set by the kernel when the file is
     created or renamed into the folder, so a late file with an old mtime is not skipped forever.
+    Its cost follows the new files, not the folder (issue 12): while the folder's mtime is the
+    one a complete listing saw (kept in the cursor), nothing was added, removed or renamed and
+    the tick lists nothing; a listing stats only entries whose (name, inode) it has not seen,
+    and every file again once an hour (a file rewritten in place keeps its inode).
 ``tm_to_days_sensor``
     Reads new ``tm/raw`` materializations after a storage-id cursor (all of them, in order; an
     ``asset_sensor`` would see only the latest) and requests one LB run per SCET day they
     touched, for the products touched that day.
+``spice_kernel_sensor``
+    Compares the names of the kernel store's latest meta-kernels with its cursor first (one
+    listing of ``mk/``) and stops there when they are unchanged. On a new set it takes the L1
+    (product, day) pairs whose files need reprocessing from the catalog in one query, reads the
+    kernel coverage their latest materialization recorded (only those partitions), computes the
+    new coverage once for all those days and requests the days the new set covers better.
 
-Both cursors live in the Dagster instance, so they survive a daemon restart.
+The cursors live in the Dagster instance, so they survive a daemon restart.
 """
 
 import datetime as dt
@@ -32,7 +42,9 @@ from stix_assets.assets._results import (
     days_touched_from_metadata,
     lb_asset_key,
 )
+from stix_assets.core.ephemeris import coverage_by_day
 from stix_assets.core.products.registry import PRODUCTS
+from stix_assets.core.spice import kernel_set_name, loaded_kernels
 from stix_assets.core.tmtc import is_tm_file_name
 from stix_assets.partitions import scet_day_key, scet_day_range, tm_files
 from stix_assets.resources import StixSettings
@@ -40,6 +52,7 @@ from stix_assets.resources import StixSettings
 __all__ = [
     "DayRequest",
     "DaysPlan",
+    "InboxCursor",
     "InboxFile",
     "InboxPlan",
     "drop_already_ingested",
@@ -59,18 +72,25 @@ logger = logging.getLogger(__name__)
 
 INBOX_LIMIT = 200
 """Most files one inbox tick takes; the rest follow on the next ticks (sensor timeout is 60 s)."""
+INBOX_FULL_SCAN_S = 3600.0
+"""Every file of the incoming folder is stat'ed again at least this often (s); in between only
+new or replaced entries are, and an unchanged folder is not listed at all."""
+FOLDER_MTIME_MARGIN_S = 2.0
+"""A folder mtime this close to the listing (s) is not trusted for the next tick: an entry added
+in the same clock step would leave it unchanged (2 s covers the coarsest file-system clocks)."""
 RECORDS_LIMIT = 500
 
 
 # -- tm_inbox_sensor -----------------------------------------------------------------------------
 @dataclass(frozen=True, slots=True)
 class InboxFile:
-    """One entry of the incoming folder: name and ``os.stat`` times (ns) and size."""
+    """One entry of the incoming folder: name, ``os.stat`` times (ns), size and inode."""
 
     name: str
     mtime_ns: int
     ctime_ns: int
     size: int
+    inode: int = 0
 
     @property
     def arrival_ns(self) -> int:
@@ -95,10 +115,20 @@ class InboxPlan:
     new_files: tuple[InboxFile, ...]
     mark: tuple[int, str] | None
     n_settling: int
+    n_deferred: int = 0  # settled files left for the next tick by the limit
 
 
-def scan_inbox(folder: Path) -> list[InboxFile]:
-    """List the TM files (``*PktTmRaw*.xml``) of ``folder``; an absent folder is empty."""
+def scan_inbox(folder: Path, *, known: Mapping[str, InboxFile] | None = None) -> list[InboxFile]:
+    """List the TM files (``*PktTmRaw*.xml``) of ``folder``; an absent folder is empty.
+
+    Parameters
+    ----------
+    folder : the incoming folder
+    known : the previous listing by name; an entry with the same name and inode is taken from
+        it without a ``stat`` (the directory entry gives name, type and inode for free). A file
+        replaced by a rename (rsync, the stage step) has a new inode and is stat'ed; one
+        rewritten in place keeps its inode and is seen at the next listing without ``known``.
+    """
     if not folder.is_dir():
         return []
     found = []
@@ -106,12 +136,18 @@ def scan_inbox(folder: Path) -> list[InboxFile]:
         for entry in entries:
             if not (is_tm_file_name(entry.name) and entry.is_file()):
                 continue
+            before = known.get(entry.name) if known is not None else None
+            if before is not None and before.inode == entry.inode():
+                found.append(before)
+                continue
             try:
                 st = entry.stat()
             except FileNotFoundError:  # moved away between listing and stat: not ours any more
                 logger.debug("tm inbox file vanished name=%s", entry.name)
                 continue
-            found.append(InboxFile(entry.name, st.st_mtime_ns, st.st_ctime_ns, st.st_size))
+            found.append(
+                InboxFile(entry.name, st.st_mtime_ns, st.st_ctime_ns, st.st_size, entry.inode())
+            )
     return found
 
 
@@ -151,7 +187,7 @@ def plan_inbox(
     settled = [f for f in after if f.arrival_ns <= settled_before]
     new = tuple(settled[:limit])
     new_mark = new[-1].mark if new else (tuple(mark) if mark is not None else None)
-    return InboxPlan(new, new_mark, len(after) - len(settled))
+    return InboxPlan(new, new_mark, len(after) - len(settled), len(settled) - len(new))
 
 
 def drop_already_ingested(
@@ -185,11 +221,71 @@ def ingested_stamps(
     return stamps
 
 
-def _read_inbox_cursor(cursor: str | None) -> tuple[int, str] | None:
-    if not cursor:
+@dataclass(frozen=True, slots=True)
+class InboxCursor:
+    """The inbox sensor's cursor: JSON ``[arrival_ns, name, folder_mtime_ns, full_scan_ns]``.
+
+    Attributes
+    ----------
+    mark : ``(arrival_ns, name)`` of the last file handled, ``None`` before the first
+    folder_mtime_ns : mtime of the incoming folder at a listing that left nothing behind (no
+        file settling, none deferred by the limit), else ``None``; while the folder keeps it,
+        no entry was added, removed or renamed, so the next tick needs no listing
+    full_scan_ns : when every file was last stat'ed (0: never)
+    """
+
+    mark: tuple[int, str] | None = None
+    folder_mtime_ns: int | None = None
+    full_scan_ns: int = 0
+
+    @classmethod
+    def parse(cls, cursor: str | None) -> "InboxCursor":
+        """Read a cursor; the two-element form of earlier versions is a bare mark."""
+        if not cursor:
+            return cls()
+        arrival_ns, name, *rest = json.loads(cursor)
+        mark = None if arrival_ns is None else (int(arrival_ns), str(name))
+        folder = rest[0] if rest else None
+        return cls(mark, None if folder is None else int(folder), int(rest[1]) if rest else 0)
+
+    def dumps(self) -> str | None:
+        """JSON text, or ``None`` when there is nothing worth keeping yet."""
+        if self.mark is None and self.folder_mtime_ns is None:
+            return None
+        arrival, name = self.mark if self.mark is not None else (None, None)
+        return json.dumps([arrival, name, self.folder_mtime_ns, self.full_scan_ns])
+
+    def folder_unchanged(self, folder_mtime_ns: int | None, now_ns: int) -> bool:
+        """Whether the folder is as the last complete listing left it and no full scan is due."""
+        return (
+            folder_mtime_ns is not None
+            and folder_mtime_ns == self.folder_mtime_ns
+            and now_ns - self.full_scan_ns < INBOX_FULL_SCAN_S * 1e9
+        )
+
+
+_LAST_LISTING: dict[str, dict[str, InboxFile]] = {}
+"""The one piece of module state: the last listing of each incoming folder, by name.
+
+Only a cache that spares the ``stat`` of files already seen (`scan_inbox` ``known``); it lives
+as long as the code server process and is never the record of what was handled (the cursor
+is). A restarted process starts with a full scan."""
+
+
+def _folder_mtime_ns(folder: Path) -> int | None:
+    try:
+        return folder.stat().st_mtime_ns
+    except FileNotFoundError:
         return None
-    arrival_ns, name = json.loads(cursor)
-    return int(arrival_ns), str(name)
+
+
+def _list_inbox(folder: Path, cursor: InboxCursor, now_ns: int) -> tuple[list[InboxFile], int]:
+    """The folder's TM files and the new ``full_scan_ns`` (now when every file was stat'ed)."""
+    due = now_ns - cursor.full_scan_ns >= INBOX_FULL_SCAN_S * 1e9
+    known = None if due else _LAST_LISTING.get(str(folder))
+    files = scan_inbox(folder, known=known)
+    _LAST_LISTING[str(folder)] = {f.name: f for f in files}
+    return files, now_ns if known is None else cursor.full_scan_ns
 
 
 @dg.sensor(
@@ -199,10 +295,20 @@ def _read_inbox_cursor(cursor: str | None) -> tuple[int, str] | None:
 )
 def tm_inbox_sensor(context: dg.SensorEvaluationContext, stix: StixSettings) -> dg.SensorResult:
     """Add settled TM files of the incoming folder as partitions and request ``tm/raw`` for each."""
-    mark = _read_inbox_cursor(context.cursor)
-    files = scan_inbox(stix.incoming_path())
-    plan = plan_inbox(files, mark=mark, now_ns=time.time_ns(), settle_time_s=stix.settle_time())
-    cursor = json.dumps(list(plan.mark)) if plan.mark is not None else context.cursor
+    folder = stix.incoming_path()
+    before = InboxCursor.parse(context.cursor)
+    now_ns = time.time_ns()
+    folder_mtime = _folder_mtime_ns(folder)
+    if before.folder_unchanged(folder_mtime, now_ns):
+        return dg.SensorResult(
+            skip_reason="incoming folder unchanged since the last listing", cursor=context.cursor
+        )
+    files, full_scan_ns = _list_inbox(folder, before, now_ns)
+    plan = plan_inbox(files, mark=before.mark, now_ns=now_ns, settle_time_s=stix.settle_time())
+    complete = plan.n_settling == 0 and plan.n_deferred == 0
+    trusted = folder_mtime is not None and folder_mtime <= now_ns - FOLDER_MTIME_MARGIN_S * 1e9
+    after = InboxCursor(plan.mark, folder_mtime if complete and trusted else None, full_scan_ns)
+    cursor = after.dumps() or context.cursor
     stamps = ingested_stamps(context.instance, [f.name for f in plan.new_files])
     new_files = drop_already_ingested(plan.new_files, stamps)
     if not new_files:
@@ -425,27 +531,66 @@ def plan_spice_reprocess(
     return {day: tuple(sorted(p)) for day, p in sorted(out.items())}
 
 
-def _days_needing_reprocessing(
-    instance: dg.DagsterInstance, keys: Sequence[dg.AssetKey]
+def _candidate_keys(stix: StixSettings) -> dict[str, list[dt.date]] | None:
+    """L1 product -> days whose files need reprocessing, from the catalog in one query.
+
+    ``None`` when the catalog is busy (the tick is tried again); no catalog means no candidate.
+    """
+    from stix_assets.assets.levels import L0_PRODUCTS
+    from stix_assets.core.catalog import Catalog, CatalogBusyError
+
+    settings = stix.settings()
+    if not settings.catalog_path.exists():
+        return {}
+    catalog = Catalog(settings.catalog_path, archive_root=settings.archive_dir)
+    try:
+        rows = catalog.reprocess_candidates("L1")
+    except CatalogBusyError as err:
+        logger.warning("catalog busy for spice_kernel_sensor error=%s", err)
+        return None
+    l1_products = {p.key for p in L0_PRODUCTS}
+    out: dict[str, list[dt.date]] = {}
+    for product, day in rows:
+        if product in l1_products:
+            out.setdefault(product, []).append(day)
+    return out
+
+
+def _recorded_coverage(
+    instance: dg.DagsterInstance, candidates: Mapping[str, Sequence[dt.date]]
 ) -> dict[tuple[str, dt.date], Mapping[str, object]]:
+    """Kernel coverage the latest L1 materialization of each candidate (product, day) recorded.
+
+    Reads only the candidates' partitions (newest first, until each day is seen), so the cost
+    follows the days that need reprocessing, not the history. A (product, day) whose latest
+    materialization does not say ``needs_reprocessing`` with its ``spice`` coverage is left out.
+    """
     latest: dict[tuple[str, dt.date], Mapping[str, object]] = {}
-    for key in keys:
-        found = instance.fetch_materializations(
-            dg.AssetRecordsFilter(asset_key=key), limit=RECORDS_LIMIT, ascending=False
-        )
-        for rec in found.records:
-            mat = rec.asset_materialization
-            day = dt.date.fromisoformat(mat.partition)
-            if (key.path[-1], day) in latest:
-                continue  # an older materialization of a partition already seen
-            meta = mat.metadata
-            needs = meta.get("needs_reprocessing")
-            spice = meta.get("spice")
-            if needs is not None and needs.value and spice is not None:
-                latest[(key.path[-1], day)] = spice.value
-            else:
-                latest[(key.path[-1], day)] = {}
-    return {k: v for k, v in latest.items() if v}
+    for product, days in candidates.items():
+        wanted = {d.isoformat() for d in days}
+        seen: set[str] = set()
+        cursor = None
+        while seen != wanted:
+            found = instance.fetch_materializations(
+                dg.AssetRecordsFilter(
+                    asset_key=dg.AssetKey(["l1", product]), asset_partitions=sorted(wanted)
+                ),
+                limit=RECORDS_LIMIT,
+                cursor=cursor,
+                ascending=False,
+            )
+            for rec in found.records:
+                mat = rec.asset_materialization
+                if mat.partition in seen:
+                    continue  # an older materialization of a partition already seen
+                seen.add(mat.partition)
+                needs, spice = mat.metadata.get("needs_reprocessing"), mat.metadata.get("spice")
+                if needs is not None and needs.value and spice is not None and spice.value:
+                    latest[(product, dt.date.fromisoformat(mat.partition))] = spice.value
+            if not found.has_more:
+                break
+            cursor = found.cursor
+    return latest
 
 
 @dg.sensor(
@@ -459,21 +604,21 @@ def spice_kernel_sensor(context: dg.SensorEvaluationContext, stix: StixSettings)
     An L1 day whose files said they need reprocessing (predicted orbit, extrapolated SCLK, no
     coverage) is requested again as soon as a new kernel set covers it better: no blind wait.
     """
-    from stix_assets.core.ephemeris import coverage
-    from stix_assets.core.spice import loaded_kernels
-
     store = stix.kernel_store()
-    if not any(store.latest_meta_kernels()):
+    # the set's name (its meta-kernels) first: an unchanged set costs one listing of mk/
+    version = kernel_set_name(store)
+    if version is None:
         return dg.SensorResult(skip_reason=f"no meta-kernel in {store.root / 'mk'}")
-    from stix_assets.assets.levels import L0_PRODUCTS
-
-    l1_keys = [dg.AssetKey(["l1", p.key]) for p in L0_PRODUCTS]
-    processed = _days_needing_reprocessing(context.instance, l1_keys)
+    if version == context.cursor:
+        return dg.SensorResult(skip_reason=f"kernel set unchanged: {version}")
+    candidates = _candidate_keys(stix)
+    if candidates is None:
+        return dg.SensorResult(skip_reason="catalog busy; the new kernel set is looked at again")
+    processed = _recorded_coverage(context.instance, candidates)
     with loaded_kernels(store) as kernels:
         version = kernels.spice_mk
-        if version == context.cursor:
-            return dg.SensorResult(skip_reason=f"kernel set unchanged: {version}")
-        new_cov = {day: coverage(kernels, day).as_metadata() for _, day in processed}
+        days = {day for _, day in processed}
+        new_cov = {d: c.as_metadata() for d, c in coverage_by_day(kernels, days).items()}
         meta = kernels.as_metadata()
     plan = plan_spice_reprocess(processed, new_cov)
     event = dg.AssetMaterialization(

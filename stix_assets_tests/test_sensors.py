@@ -9,9 +9,11 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
+from stix_assets import sensors
 from stix_assets.assets._results import TM_RAW_KEY, lb_asset_key
 from stix_assets.resources import StixSettings
 from stix_assets.sensors import (
+    InboxCursor,
     InboxFile,
     plan_days,
     plan_inbox,
@@ -186,6 +188,92 @@ def test_tm_inbox_sensor_reads_settle_time_from_the_environment(tmp_path, monkey
         monkeypatch.setenv("STIX_SETTLE_TIME_S", "0")
         ctx = dg.build_sensor_context(instance=instance, resources={"stix": StixSettings()})
         assert len(tm_inbox_sensor(ctx).run_requests) == 1
+
+
+# -- the inbox at mission scale: no stat of known files, no listing of an unchanged folder --------
+def _old(path: Path, age_s: float = 600) -> None:
+    t = time.time() - age_s
+    os.utime(path, (t, t))
+
+
+def test_scan_inbox_takes_known_entries_without_stat(tmp_path):
+    _write(tmp_path, "a_PktTmRaw.xml", age_s=600)
+    _write(tmp_path, "b_PktTmRaw.xml", age_s=600)
+    first = {f.name: f for f in scan_inbox(tmp_path)}
+    assert all(f.inode for f in first.values())
+    # stand-ins with impossible times: if they come back, no stat was made for that entry
+    known = {n: InboxFile(n, 1, 1, 1, f.inode) for n, f in first.items()}
+    # b is replaced by a rename (a new inode), as rsync and the stage step deliver
+    _write(tmp_path, ".b_PktTmRaw.xml.tmp", age_s=0).rename(tmp_path / "b_PktTmRaw.xml")
+    again = {f.name: f for f in scan_inbox(tmp_path, known=known)}
+    assert again["a_PktTmRaw.xml"] == known["a_PktTmRaw.xml"]
+    assert again["b_PktTmRaw.xml"].mtime_ns > 1  # stat'ed: new content is seen
+    assert again["b_PktTmRaw.xml"].inode != first["b_PktTmRaw.xml"].inode
+
+
+def test_tm_inbox_sensor_does_not_list_an_unchanged_folder(tmp_path, monkeypatch):
+    incoming = tmp_path / "incoming"
+    incoming.mkdir()
+    _write(incoming, "solo_1_PktTmRaw.xml")
+    _old(incoming)  # the folder changed long enough ago to be trusted
+    with dg.instance_for_test() as instance:
+        first = tm_inbox_sensor(_inbox_ctx(instance, incoming))
+        assert [r.partition_key for r in first.run_requests] == ["solo_1_PktTmRaw.xml"]
+        assert InboxCursor.parse(first.cursor).folder_mtime_ns == incoming.stat().st_mtime_ns
+
+        def refuse(*_args, **_kwargs):
+            raise AssertionError("an unchanged folder must not be listed")
+
+        monkeypatch.setattr(sensors, "scan_inbox", refuse)
+        quiet = tm_inbox_sensor(_inbox_ctx(instance, incoming, first.cursor))
+        assert quiet.run_requests == []
+        assert "unchanged" in quiet.skip_reason.skip_message
+        monkeypatch.undo()
+        assert quiet.cursor == first.cursor
+        # a new file changes the folder's mtime: listed again, only the new file is stat'ed
+        time.sleep(0.01)
+        _write(incoming, "solo_2_PktTmRaw.xml")
+        ticked_ns = time.time_ns()
+        some = tm_inbox_sensor(_inbox_ctx(instance, incoming, first.cursor))
+        assert [r.partition_key for r in some.run_requests] == ["solo_2_PktTmRaw.xml"]
+        # a folder mtime younger than the margin is never kept (an entry added in the same
+        # clock step would not change it)
+        kept = InboxCursor.parse(some.cursor).folder_mtime_ns
+        assert kept is None or kept <= ticked_ns - 2 * S
+
+
+def test_tm_inbox_sensor_stats_every_file_when_a_full_scan_is_due(tmp_path, monkeypatch):
+    incoming = tmp_path / "incoming"
+    incoming.mkdir()
+    _write(incoming, "solo_1_PktTmRaw.xml", age_s=600)
+    seen: list[object] = []
+    real_scan = sensors.scan_inbox
+
+    def spy(folder, *, known=None):
+        seen.append(known)
+        return real_scan(folder, known=known)
+
+    monkeypatch.setattr(sensors, "scan_inbox", spy)
+    with dg.instance_for_test() as instance:
+        first = tm_inbox_sensor(_inbox_ctx(instance, incoming))
+        _write(incoming, "solo_2_PktTmRaw.xml", age_s=600)  # the folder changes: listed again
+        second = tm_inbox_sensor(_inbox_ctx(instance, incoming, first.cursor))
+        stale = InboxCursor.parse(second.cursor)
+        overdue = InboxCursor(stale.mark, None, stale.full_scan_ns - int(3601 * S)).dumps()
+        tm_inbox_sensor(_inbox_ctx(instance, incoming, overdue))
+    assert seen[0] is None  # first listing of this process: every file is stat'ed
+    assert set(seen[1]) == {"solo_1_PktTmRaw.xml"}  # then only unknown entries
+    assert seen[2] is None  # the hourly full scan (in-place rewrites keep their inode)
+
+
+def test_inbox_cursor_reads_the_two_element_form_of_earlier_versions():
+    assert InboxCursor.parse('[5, "a_PktTmRaw.xml"]') == InboxCursor((5, "a_PktTmRaw.xml"))
+    assert InboxCursor.parse(None) == InboxCursor()
+    cursor = InboxCursor((5, "a_PktTmRaw.xml"), 7, 9)
+    assert InboxCursor.parse(cursor.dumps()) == cursor
+    assert json.loads(cursor.dumps())[1] == "a_PktTmRaw.xml"
+    assert InboxCursor(None, 7, 9).dumps() == "[null, null, 7, 9]"  # an empty folder, listed
+    assert InboxCursor().dumps() is None
 
 
 # -- plan_days -----------------------------------------------------------------------------------

@@ -257,3 +257,102 @@ def test_failing_checks_default_to_every_check_of_the_code_location(tmp_path):
             "by_check": {},
             "failed": [],
         }
+
+
+def test_failing_checks_without_keys_come_from_the_instance_in_one_query(tmp_path):
+    from stix_assets.status import _latest_failed_per_key, _latest_failed_sql, failing_checks
+
+    key = dg.AssetCheckKey(dg.AssetKey(["lb", "demo_product"]), "lb_has_no_lost_packets")
+    with dg.instance_for_test(temp_dir=str(tmp_path)) as instance:
+        _run_check(instance, "2024-05-14", passed=False, severity="WARN")
+        _run_check(instance, "2024-05-15", passed=False)
+        _run_check(instance, "2024-05-16", passed=False)
+        _run_check(instance, "2024-05-16", passed=True)
+        by_sql = _latest_failed_sql(instance, None)
+        per_key = _latest_failed_per_key(instance, [key])
+        other = dg.AssetCheckKey(dg.AssetKey(["lb", "other"]), "lb_has_no_lost_packets")
+        assert _latest_failed_sql(instance, [other]) == []
+        checks = failing_checks(instance)  # no keys: no code location is loaded
+    assert sorted(r["id"] for r in by_sql) == sorted(r.id for r in per_key)
+    assert {r["partition"] for r in by_sql} == {"2024-05-14", "2024-05-15"}
+    # the rows read from the stored JSON are what Dagster's records give
+    from stix_assets.status import _failed_row
+
+    by_id = {r.id: _failed_row(r) for r in per_key}
+    for row in by_sql:
+        expected = by_id[row["id"]]
+        assert {k: v for k, v in row.items() if k not in ("id", "evaluated_at")} == {
+            k: v for k, v in expected.items() if k != "evaluated_at"
+        }
+        stamp = dt.datetime.fromisoformat(expected["evaluated_at"])
+        assert abs(dt.datetime.fromisoformat(row["evaluated_at"]) - stamp).total_seconds() < 1e-3
+    assert checks["n_failed"] == 2
+    assert checks["by_severity"] == {"ERROR": 1, "WARN": 1}
+
+
+class _Entry:
+    """A directory entry that answers name and inode; its ``stat`` must not be needed."""
+
+    def __init__(self, name: str, inode: int, size: int | None = None):
+        self.name, self._inode, self._size = name, inode, size
+
+    def inode(self) -> int:
+        return self._inode
+
+    def stat(self):
+        if self._size is None:
+            raise AssertionError(f"stat of {self.name}")
+        return argparse.Namespace(st_size=self._size, st_mtime_ns=1)
+
+
+def test_tm_backlog_stats_only_what_the_directory_entries_cannot_answer():
+    from stix_assets.core.status import _not_ingested, _unstaged
+
+    waiting = {"a": _Entry("a", 1), "b": _Entry("b", 2), "c": _Entry("c", 3, size=10)}
+    incoming = {"a": _Entry("a", 1), "c": _Entry("c", 4, size=11), "d": _Entry("d", 5)}
+    # a: hard link (same inode), b: not staged, c: a copy of another version (stat needed)
+    assert _unstaged(waiting, incoming) == ["b", "c"]
+    incoming = {"new": _Entry("new", 7), "known": _Entry("known", 8, size=5)}
+    assert _not_ingested(incoming, {"known": 5}) == ["new"]  # "new": no stat
+    assert _not_ingested(incoming, {"known": 4}) == ["known", "new"]
+
+
+_NO_CODE_LOCATION = """
+import json, sys
+sys.modules["stix_assets.definitions"] = None  # importing the code location now fails
+from stix_assets.cli import main
+status = main(["status", "--json"])
+loaded = sorted(m for m, mod in sys.modules.items() if mod is not None)
+print(json.dumps({"status": status, "modules": loaded}))
+"""
+
+
+def test_status_command_needs_no_code_location(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    (home / "dagster.yaml").write_text("")
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("STIX_")},
+        "DAGSTER_HOME": str(home),
+        "STIX_DATA_ROOT": str(tmp_path / "data"),
+    }
+    proc = subprocess.run(
+        [sys.executable, "-c", _NO_CODE_LOCATION],
+        check=False, capture_output=True, text=True, env=env,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    lines = proc.stdout.strip().splitlines()
+    probe = json.loads(lines[-1])
+    assert probe["status"] == 0
+    status = json.loads("\n".join(lines[:-1]))
+    assert status["runs"]["running"] == []
+    assert status["checks"]["n_failed"] == 0
+    loaded = {m for m in probe["modules"] if m.startswith("stix_assets")}
+    assert loaded.isdisjoint(
+        {"stix_assets.definitions", "stix_assets.assets", "stix_assets.checks",
+         "stix_assets.sensors", "stix_assets.resources"}
+    )  # fmt: skip

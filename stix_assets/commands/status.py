@@ -177,18 +177,19 @@ def run(args: argparse.Namespace) -> int:
     """Print the status (or with ``--days`` the completeness table); exit 0."""
     if getattr(args, "days", None):
         return _run_days(args)
-    import dagster as dg  # only this sub-command needs Dagster
+    # only this sub-command needs Dagster: the instance's storage, never the code location
+    import dagster as dg
 
-    from stix_assets.resources import StixSettings
-    from stix_assets.status import collect_status
+    from stix_assets.commands._common import settings_from_args
+    from stix_assets.status import status_from_settings
 
-    stix = StixSettings(config_file=str(args.config) if args.config else None)
+    settings = settings_from_args(args)
     now = dt.datetime.now(dt.UTC)
     window = dt.timedelta(hours=args.failed_hours)
     if os.environ.get("DAGSTER_HOME"):
         with dg.DagsterInstance.get() as instance:
-            status = collect_status(stix, instance, now=now, failed_window=window)
+            status = status_from_settings(settings, instance, now=now, failed_window=window)
     else:
-        status = collect_status(stix, None, now=now, failed_window=window)
+        status = status_from_settings(settings, None, now=now, failed_window=window)
     out(json.dumps(status, indent=2) if args.json else format_status(status))
     return 0

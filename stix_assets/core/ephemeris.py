@@ -37,6 +37,7 @@ as in STIXCore. Any other SPICE error is raised: a wrong kernel set must not pas
 """
 
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -60,6 +61,7 @@ __all__ = [
     "EPHEMERIS_KEYWORDS",
     "DayCoverage",
     "coverage",
+    "coverage_by_day",
     "ephemeris_header",
 ]
 
@@ -275,3 +277,45 @@ def coverage(kernels: LoadedKernels, utc_day: date) -> DayCoverage:
         orbit=_day_kind(kernels.spk_windows.get(SOLO_NAIF_ID, ()), start, end),
         attitude=_inside(kernels.ck_windows, start, end),
     )
+
+
+def coverage_by_day(kernels: LoadedKernels, utc_days: Iterable[date]) -> dict[date, DayCoverage]:
+    """`coverage` of many UTC days at once: one time conversion for the whole set of days.
+
+    Gives the same values as calling `coverage` per day (the same element-wise arithmetic), in
+    a fraction of the time: the UTC -> TDB conversions and the SCLK bound are computed once.
+
+    Parameters
+    ----------
+    kernels : what `stix_assets.core.spice.loaded_kernels` loaded
+    utc_days : the days (duplicates are ignored)
+
+    Returns
+    -------
+    dict
+        UTC day -> `DayCoverage`, sorted by day
+    """
+    days = sorted(set(utc_days))
+    if not days:
+        return {}
+    starts = Time([d.isoformat() for d in days], scale="utc")
+    ends = Time([(d + timedelta(days=1)).isoformat() for d in days], scale="utc")
+    start_s, end_s = _tdb_seconds_array(starts), _tdb_seconds_array(ends)
+    sclk_valid = ends <= sclk_last_correlation_utc(kernels)
+    flown_date = kernels.flown_mk_date
+    orbit = kernels.spk_windows.get(SOLO_NAIF_ID, ())
+    return {
+        d: DayCoverage(
+            utc_day=d,
+            sclk_valid=bool(sclk_valid[i]),
+            before_flown_mk=flown_date is not None and d < flown_date,
+            orbit=_day_kind(orbit, float(start_s[i]), float(end_s[i])),
+            attitude=_inside(kernels.ck_windows, float(start_s[i]), float(end_s[i])),
+        )
+        for i, d in enumerate(days)
+    }
+
+
+def _tdb_seconds_array(times: Time) -> np.ndarray:
+    t = times.tdb
+    return (t.jd1 - 2451545.0) * 86400.0 + t.jd2 * 86400.0

@@ -46,6 +46,7 @@ __all__ = [
     "Window",
     "absolute_meta_kernel",
     "active_kernels",
+    "kernel_set_name",
     "latest_meta_kernels",
     "loaded_kernels",
     "meta_kernel_date",
@@ -268,6 +269,18 @@ class KernelStore:
     def unzip(self, zips: Iterable[Path]) -> list[Path]:
         """Extract new SOC kernel zips into this tree; see `unzip_kernel_zips`."""
         return unzip_kernel_zips(zips, self.root)
+
+
+def kernel_set_name(store: KernelStore, *, flown_only: bool = False) -> str | None:
+    """``SPICE_MK`` value that `loaded_kernels` would give for the store now, without loading.
+
+    Lists ``mk/`` only, so a sensor can tell whether the kernel set changed in milliseconds. The
+    meta-kernel names are the set's identity: SOC never rewrites a meta-kernel in place, a new
+    set gets a new name. ``None`` when the store holds no meta-kernel.
+    """
+    flown, pred = store.latest_meta_kernels()
+    chosen = [mk for mk in ((None if flown_only else pred), flown) if mk is not None]
+    return ", ".join(mk.name for mk in chosen) or None
 
 
 def _read_sclk_model(naif_id: int) -> SclkModel:

@@ -3,14 +3,18 @@
 Replaces the answers of STIXCore's status socket (``last``, ``next``, ``error``): which TM files
 wait (in the waiting folder, not staged yet, and in the incoming folder, not yet ingested), the
 last processed TM file and the quarantined packets. A locked catalog is reported, not raised.
+
+The folders are read with ``os.scandir``: name, type and inode come from the directory entries,
+so a file is ``stat``'ed only when its entry cannot answer (issue 12: ``waiting/`` and
+``incoming/`` hold every TM file of the mission).
 """
 
 import logging
+import os
 from pathlib import Path
 from typing import Any
 
 from stix_assets.core.catalog import Catalog, CatalogBusyError
-from stix_assets.core.sync import scan_waiting
 from stix_assets.core.tmtc import is_tm_file_name
 
 __all__ = ["catalog_status", "pipeline_status", "tm_backlog"]
@@ -20,11 +24,48 @@ logger = logging.getLogger(__name__)
 _LATEST_QUARANTINE = 5
 
 
-def _tm_sizes(catalog: Catalog) -> dict[str, int]:
-    with catalog.connect_readonly() as conn:
-        return {
-            n: int(s or 0) for n, s in conn.execute("SELECT name, size FROM tm_files").fetchall()
-        }
+def _tm_entries(folder: Path) -> dict[str, os.DirEntry]:
+    """TM file entries of a folder by name, without a ``stat`` (an absent folder is empty)."""
+    try:
+        with os.scandir(folder) as entries:
+            return {e.name: e for e in entries if is_tm_file_name(e.name) and e.is_file()}
+    except FileNotFoundError:
+        return {}
+
+
+def _same_version(a: os.DirEntry, b: os.DirEntry) -> bool:
+    """Whether two entries hold the same version of a file (size and mtime, as the stage step)."""
+    if a.inode() == b.inode():
+        return True  # a hard link (how the stage step puts a file into incoming/)
+    try:
+        sa, sb = a.stat(), b.stat()
+    except FileNotFoundError:
+        return False
+    return (sa.st_size, sa.st_mtime_ns) == (sb.st_size, sb.st_mtime_ns)
+
+
+def _unstaged(waiting: dict[str, os.DirEntry], incoming: dict[str, os.DirEntry]) -> list[str]:
+    """Names in ``waiting`` whose version is not in ``incoming`` yet, sorted."""
+    return sorted(
+        name
+        for name, entry in waiting.items()
+        if name not in incoming or not _same_version(entry, incoming[name])
+    )
+
+
+def _not_ingested(incoming: dict[str, os.DirEntry], known: dict[str, int]) -> list[str]:
+    """Names in ``incoming`` the catalog does not know, or knows with another size, sorted."""
+    out = []
+    for name, entry in incoming.items():
+        if name not in known:
+            out.append(name)  # no stat needed
+            continue
+        try:
+            if entry.stat().st_size != known[name]:
+                out.append(name)
+        except FileNotFoundError:
+            continue  # moved away meanwhile: not in the inbox any more
+    return sorted(out)
 
 
 def tm_backlog(
@@ -37,13 +78,9 @@ def tm_backlog(
     waiting_dir, incoming_dir : the two folders of the TM path
     known : ``{name: size}`` of the files the catalog has ingested; None if it could not be read
     """
-    waiting = [f.name for f in scan_waiting(waiting_dir, incoming_dir) if not f.staged]
-    incoming = []
-    if Path(incoming_dir).is_dir():
-        for path in sorted(Path(incoming_dir).iterdir()):
-            if is_tm_file_name(path.name) and path.is_file():
-                if known is None or known.get(path.name) != path.stat().st_size:
-                    incoming.append(path.name)
+    incoming_entries = _tm_entries(Path(incoming_dir))
+    waiting = _unstaged(_tm_entries(Path(waiting_dir)), incoming_entries)
+    incoming = _not_ingested(incoming_entries, known) if known is not None else []
     return {
         "waiting": waiting,
         "incoming_not_ingested": incoming if known is not None else None,
@@ -113,7 +150,7 @@ def pipeline_status(waiting_dir: Path, incoming_dir: Path, catalog: Catalog) -> 
     known: dict[str, int] | None = {}
     if catalog.path.exists() and not cat.get("busy"):
         try:
-            known = _tm_sizes(catalog)
+            known = catalog.tm_sizes()
         except CatalogBusyError:
             known = None
     elif cat.get("busy"):

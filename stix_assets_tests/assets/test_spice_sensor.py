@@ -7,8 +7,10 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
+from stix_assets import sensors
 from stix_assets.assets.ingest import idb_versions, tm_raw
 from stix_assets.assets.levels import level_0, level_1, level_binary, spice_kernels
+from stix_assets.core.catalog import Catalog, ProductFileRecord
 from stix_assets.dagster_runner import materialize_tm_files
 from stix_assets.resources import StixSettings
 from stix_assets.sensors import plan_spice_reprocess, spice_kernel_sensor
@@ -43,6 +45,68 @@ def test_plan_requests_only_days_covered_better():
     plan = plan_spice_reprocess(processed, {DAY: better, DAY + dt.timedelta(1): best})
     assert plan == {DAY: ("hk_maxi", "ql_lightcurve")}
     assert plan_spice_reprocess(processed, {DAY: same}) == {}
+
+
+def _refuse(*_args, **_kwargs):
+    raise AssertionError("must not be called when the kernel set is unchanged")
+
+
+def test_unchanged_kernel_set_reads_no_event_log_no_catalog_and_loads_no_kernels(
+    tmp_path, monkeypatch
+):
+    store = tmp_path / "kernels"
+    (store / "mk").mkdir(parents=True)
+    name = "solo_ANC_soc-flown-mk_V001_20210101_001.tm"
+    (store / "mk" / name).write_text("")  # listed, never loaded
+    stix = StixSettings(data_root=str(tmp_path / "data"), kernel_dir=str(store))
+    monkeypatch.setattr(sensors, "loaded_kernels", _refuse)
+    monkeypatch.setattr(Catalog, "reprocess_candidates", _refuse)
+    with dg.instance_for_test() as instance:
+        for method in ("fetch_materializations", "get_event_records", "get_asset_records"):
+            monkeypatch.setattr(instance, method, _refuse)
+        ctx = dg.build_sensor_context(instance=instance, cursor=name, resources={"stix": stix})
+        result = spice_kernel_sensor(ctx)
+    assert result.skip_reason.skip_message == f"kernel set unchanged: {name}"
+    assert result.cursor is None  # unchanged: the stored cursor stays
+
+
+def _l1_file(tmp_path, product: str, day: dt.date, *, needs: bool) -> ProductFileRecord:
+    return ProductFileRecord(
+        path=tmp_path / "archive" / "L1" / f"{product}_{day}.fits", level="L1", product=product,
+        partition_day=day, version=2, sha256="0" * 64,
+        written_at=dt.datetime(2026, 12, 2, 12, 0, tzinfo=dt.UTC), needs_reprocessing=needs,
+    )  # fmt: skip
+
+
+def _l1_event(product: str, day: dt.date, *, needs: bool, orbit: str | None):
+    spice = {"spice_mk": "mk_V001.tm", "sclk_valid": True, "orbit": orbit, "attitude": False}
+    return dg.AssetMaterialization(
+        asset_key=dg.AssetKey(["l1", product]), partition=day.isoformat(),
+        metadata={"needs_reprocessing": needs, "spice": dg.MetadataValue.json(spice)},
+    )  # fmt: skip
+
+
+def test_candidates_from_one_catalog_query_and_coverage_of_only_those_days(tmp_path):
+    catalog = Catalog(tmp_path / "archive" / "stix_catalog.duckdb")
+    day1, day2, day3 = DAY, DAY + dt.timedelta(1), DAY + dt.timedelta(2)
+    catalog.record_products([
+        _l1_file(tmp_path, "hk_maxi", day1, needs=True),
+        _l1_file(tmp_path, "ql_lightcurve", day1, needs=True),
+        _l1_file(tmp_path, "hk_maxi", day2, needs=False),
+        _l1_file(tmp_path, "hk_maxi", day3, needs=True),
+    ])  # fmt: skip
+    assert catalog.reprocess_candidates("L1") == [
+        ("hk_maxi", day1), ("ql_lightcurve", day1), ("hk_maxi", day3),
+    ]  # fmt: skip
+    with dg.instance_for_test() as instance:
+        instance.report_runless_asset_event(_l1_event("hk_maxi", day1, needs=True, orbit=None))
+        instance.report_runless_asset_event(_l1_event("hk_maxi", day2, needs=True, orbit=None))
+        # day 3: rebuilt later with good kernels; the latest materialization wins
+        instance.report_runless_asset_event(_l1_event("hk_maxi", day3, needs=True, orbit=None))
+        instance.report_runless_asset_event(_l1_event("hk_maxi", day3, needs=False, orbit="flown"))
+        recorded = sensors._recorded_coverage(instance, {"hk_maxi": [day1, day3]})
+    assert list(recorded) == [("hk_maxi", day1)]  # day 2 is no candidate: never read
+    assert recorded[("hk_maxi", day1)]["orbit"] is None
 
 
 @pytest.mark.realdata

@@ -16,11 +16,17 @@ import pytest
 import spiceypy
 from astropy.time import Time
 
-from stix_assets.core.ephemeris import EPHEMERIS_KEYWORDS, coverage, ephemeris_header
+from stix_assets.core.ephemeris import (
+    EPHEMERIS_KEYWORDS,
+    coverage,
+    coverage_by_day,
+    ephemeris_header,
+)
 from stix_assets.core.spice import (
     KernelStore,
     SpiceKernelError,
     absolute_meta_kernel,
+    kernel_set_name,
     latest_meta_kernels,
     loaded_kernels,
     meta_kernel_date,
@@ -341,6 +347,26 @@ def test_coverage(kernel_tree, utc_day, sclk_valid, before_flown_mk, orbit, atti
     )
     assert cover.is_final is False
     assert cover.as_metadata()["utc_day"] == utc_day.isoformat()
+
+
+def test_coverage_by_day_equals_coverage_per_day(kernel_tree):
+    days = [date(2019, 1, 3), date(2019, 1, 4), date(2019, 1, 5), date(2020, 3, 2),
+            date(2020, 3, 3), date(2020, 6, 15), date(2020, 7, 1), date(2021, 7, 1)]  # fmt: skip
+    with loaded_kernels(KernelStore(kernel_tree)) as kernels:
+        pass
+    by_day = coverage_by_day(kernels, [*days, days[0]])  # a repeated day is computed once
+    assert list(by_day) == days
+    assert by_day == {d: coverage(kernels, d) for d in days}
+    assert coverage_by_day(kernels, []) == {}
+
+
+def test_kernel_set_name_is_what_loading_reports_without_loading(kernel_tree, tmp_path):
+    with loaded_kernels(KernelStore(kernel_tree)) as kernels:
+        pass
+    assert kernel_set_name(KernelStore(kernel_tree)) == kernels.spice_mk
+    flown, _ = latest_meta_kernels(kernel_tree)
+    assert kernel_set_name(KernelStore(kernel_tree), flown_only=True) == flown.name
+    assert kernel_set_name(KernelStore(tmp_path)) is None  # no mk/ folder
 
 
 def test_ephemeris_gap_gives_spice_er_and_empty_values(kernel_tree: Path):

@@ -13,7 +13,7 @@ from typing import Any
 import duckdb
 
 from stix_assets.core.catalog import products as product_store
-from stix_assets.core.catalog import quarantine, tm_files
+from stix_assets.core.catalog import quarantine, reprocess, tm_files
 from stix_assets.core.catalog.base import WriteOutcome
 from stix_assets.core.catalog.connection import CatalogFile
 from stix_assets.core.catalog.products import ProductFileRecord
@@ -252,6 +252,14 @@ class Catalog(CatalogFile):
     def days_needing_reprocessing(self, level: str = "L1") -> dict[date, list[str]]:
         """Partition days whose current files were made with kernels that do not cover them."""
         return self._read(lambda c: product_store.days_needing_reprocessing(c, level))
+
+    def reprocess_candidates(self, level: str = "L1") -> list[tuple[str, date]]:
+        """(product, partition day) whose current files need reprocessing, in one query."""
+        return self._read(lambda c: reprocess.reprocess_candidates(c, level))
+
+    def tm_sizes(self) -> dict[str, int]:
+        """``{name: size}`` of every TM file the catalog knows, in one query."""
+        return self._read(reprocess.tm_sizes)
 
     def lb_tm_inputs(self, lb_path: Path | str) -> list[str]:
         """Names of the TM files recorded as inputs of an LB file, sorted."""
