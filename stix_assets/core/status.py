@@ -71,7 +71,7 @@ def catalog_status(catalog: Catalog) -> dict[str, Any]:
             counts = dict(
                 conn.execute(
                     "SELECT trim(split_part(reason, ':', 1)), count(*) FROM quarantine"
-                    " GROUP BY ALL ORDER BY 2 DESC, 1"
+                    " GROUP BY 1 ORDER BY 2 DESC, 1"
                 ).fetchall()
             )
             latest = conn.execute(

@@ -277,9 +277,9 @@ class Catalog(CatalogFile):
             out: dict[str, Any] = {
                 table: c.execute(f"SELECT count(*) FROM {table}").fetchone()[0] for table in _TABLES
             }
-            by_status = "SELECT status, count(*) FROM tm_files GROUP BY ALL ORDER BY 1"
+            by_status = "SELECT status, count(*) FROM tm_files GROUP BY status ORDER BY 1"
             out["tm_files_by_status"] = dict(c.execute(by_status).fetchall())
-            by_level = "SELECT level, count(*) FROM product_files GROUP BY ALL ORDER BY 1"
+            by_level = "SELECT level, count(*) FROM product_files GROUP BY level ORDER BY 1"
             out["product_files_by_level"] = dict(c.execute(by_level).fetchall())
             return out
 
