@@ -62,7 +62,9 @@ _FILE_COLUMNS = (
     " n_quarantined, packets_by_kind, scet_coarse_min, scet_coarse_max, first_seen, last_seen,"
     " last_indexed"
 )
-_FILE_UPDATES = ", ".join(f"{c} = excluded.{c}" for c in _FILE_COLUMNS.replace(" ", "").split(",")[1:])
+_FILE_UPDATES = ", ".join(
+    f"{c} = excluded.{c}" for c in _FILE_COLUMNS.replace(" ", "").split(",")[1:]
+)
 _FILE_REFRESH = f"""
 INSERT INTO tm_files ({_FILE_COLUMNS})
 SELECT v.name, v.path, v.size, v.sha256, v.kind,
