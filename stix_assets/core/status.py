@@ -59,7 +59,7 @@ def catalog_status(catalog: Catalog) -> dict[str, Any]:
     colon: ``unknown APID``, ``SCET outside mission``, ``layout beyond packet length`` ...);
     ``quarantine_latest`` lists the latest with file, position in it and packetID.
     """
-    if not catalog.path.exists():
+    if not catalog.exists():
         return {"busy": False, "last_tm_file": None, "quarantine": {}, "quarantine_latest": []}
     try:
         with catalog.connect_readonly() as conn:
