@@ -20,7 +20,7 @@ import dagster as dg
 from dagster._core.event_api import PartitionKeyFilter
 from dagster._core.storage.asset_check_execution_record import AssetCheckExecutionRecordStatus
 
-from stix_assets.core.catalog import Catalog
+from stix_assets.core.catalog import Catalog, catalog_location
 from stix_assets.core.status import pipeline_status
 from stix_assets.resources import StixSettings
 
@@ -182,6 +182,6 @@ def collect_status(
     )
     out["checks"] = failing_checks(instance, check_keys) if instance is not None else None
     # not stix.catalog(): status creates no folder
-    catalog = Catalog(settings.catalog_path, archive_root=settings.archive_dir)
+    catalog = Catalog(catalog_location(settings), archive_root=settings.archive_dir)
     out.update(pipeline_status(settings.waiting_dir, settings.incoming_dir, catalog))
     return out
