@@ -193,7 +193,8 @@ class CatalogServer:
         busy_message: str = "catalog write kept conflicting with other writers",
     ) -> float:
         """Apply ``ops`` in one transaction, retrying aborted ones; return the seconds waited."""
-        timeout = self.write_timeout_s if timeout_s is None else max(timeout_s, 1.0)
+        # a caller's short timeout is for a DuckDB lock; conflicts here pass in moments
+        timeout = max(timeout_s or 0.0, self.write_timeout_s)
         start = time.monotonic()
         delay = _BACKOFF_FIRST_S
         attempts = 0
@@ -236,6 +237,10 @@ class CatalogServer:
     def _prepare(self, conn: PgConnection) -> None:
         """Create the tables and bind the database to this archive, once per handle.
 
+        A database already at the current schema and bound to this archive is only read: the
+        DDL (``ALTER TABLE ... IF NOT EXISTS`` takes an exclusive table lock even when it changes
+        nothing) runs only for a new or older database, under the advisory lock.
+
         Raises
         ------
         CatalogArchiveMismatchError
@@ -244,26 +249,32 @@ class CatalogServer:
         if self._ready:
             return
         ours = archive_identity(self.archive_root)
-        conn.execute("BEGIN")
-        try:
-            conn.execute("SELECT pg_advisory_xact_lock(?)", [_SETUP_LOCK])
-            conn.execute(schema_sql())
-            for ddl in self._extra_ddl:
-                conn.execute(ddl)
-            meta = dict(conn.execute("SELECT key, value FROM catalog_meta").fetchall())
-            if meta.get("archive_id") not in (None, ours):
-                raise CatalogArchiveMismatchError(
-                    f"the database serves the archive {meta.get('archive_root')} "
-                    f"(id {meta['archive_id']}), not {self.archive_root} (id {ours} in "
-                    f"{ARCHIVE_ID_FILE}); give this archive its own database",
-                    path=self.location,
-                )
-            self._set_meta(conn, meta, ours)
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        conn.execute("COMMIT")
+        meta = _meta(conn)
+        if meta is None or meta.get("archive_id") is None or _version(meta) < SCHEMA_VERSION:
+            conn.execute("BEGIN")
+            try:
+                conn.execute("SELECT pg_advisory_xact_lock(?)", [_SETUP_LOCK])
+                conn.execute(schema_sql())
+                for ddl in self._extra_ddl:
+                    conn.execute(ddl)
+                meta = _meta(conn) or {}
+                self._check_archive(meta, ours)
+                self._set_meta(conn, meta, ours)
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+        self._check_archive(meta, ours)
         self._ready = True
+
+    def _check_archive(self, meta: dict[str, str], ours: str) -> None:
+        if meta.get("archive_id") not in (None, ours):
+            raise CatalogArchiveMismatchError(
+                f"the database serves the archive {meta.get('archive_root')} "
+                f"(id {meta['archive_id']}), not {self.archive_root} (id {ours} in "
+                f"{ARCHIVE_ID_FILE}); give this archive its own database",
+                path=self.location,
+            )
 
     def _set_meta(self, conn: PgConnection, meta: dict[str, str], archive_id: str) -> None:
         wanted = {"archive_id": archive_id, "schema_version": str(SCHEMA_VERSION)}
@@ -273,6 +284,20 @@ class CatalogServer:
             if meta.get(key) is None:
                 conn.execute("INSERT INTO catalog_meta VALUES (?, ?)", [key, value])
                 logger.info("catalog bound db=%s %s=%s", self.location, key, value)
+
+
+def _meta(conn: PgConnection) -> dict[str, str] | None:
+    """The ``catalog_meta`` rows, or None before the tables exist."""
+    import psycopg
+
+    try:
+        return dict(conn.execute("SELECT key, value FROM catalog_meta").fetchall())
+    except psycopg.errors.UndefinedTable:
+        return None
+
+
+def _version(meta: dict[str, str]) -> int:
+    return int(meta.get("schema_version") or 0)
 
 
 def _first_line(err: Exception) -> str:

@@ -315,3 +315,40 @@ def test_kernel_zips_and_publish_history_on_postgres(pg_url: str, tmp_path: Path
     )
     write_publish_history(cat, [{"op": "publish_delete", "ids": ["u1"]}])
     assert read_publish_history(cat) == []
+
+
+# ---------------------------------------------------------------------------- choosing the catalog
+
+
+def test_catalog_url_precedence_cli_env_toml(tmp_path: Path, monkeypatch):
+    from stix_assets.cli import _catalog_location, build_parser
+
+    toml = tmp_path / "stix.toml"
+    toml.write_text('[catalog]\nurl = "postgresql://toml@h/db"\n')
+    base = ["process", "--tm", "x.xml", "--archive", str(tmp_path / "a"), "--idb-dir", "i"]
+    parse = build_parser(process_only=True).parse_args
+    monkeypatch.delenv("STIX_CATALOG_URL", raising=False)
+    monkeypatch.delenv("STIX_CONFIG", raising=False)
+    assert _catalog_location(parse(base)) == tmp_path / "a" / "stix_catalog.duckdb"  # as always
+    assert _catalog_location(parse([*base, "--config", str(toml)])) == "postgresql://toml@h/db"
+    monkeypatch.setenv("STIX_CATALOG_URL", "postgresql://env@h/db")
+    assert _catalog_location(parse([*base, "--config", str(toml)])) == "postgresql://env@h/db"
+    given = parse([*base, "--config", str(toml), "--catalog", "postgresql://cli@h/db"])
+    assert _catalog_location(given) == "postgresql://cli@h/db"
+    assert _catalog_location(parse([*base, "--catalog", "c.duckdb"])) == Path("c.duckdb")
+
+
+def test_unreachable_catalog_ends_process_with_one_line(tmp_path: Path, capsys, monkeypatch):
+    from stix_assets.cli import main
+
+    monkeypatch.delenv("STIX_CATALOG_URL", raising=False)
+    tm = tmp_path / "PktTmRaw.x.xml"
+    tm.write_text("<x/>")
+    (tmp_path / "idb").mkdir()
+    argv = ["process", "--tm", str(tm), "--archive", str(tmp_path / "a"), "--idb-dir",
+            str(tmp_path / "idb"), "--catalog", "postgresql://stix:secret@127.0.0.1:1/db"]  # fmt: skip
+    assert main(argv) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("stix-assets: error: CatalogUnavailableError: catalog server unavailable")
+    assert "secret" not in err
+    assert "postgresql://stix:***@127.0.0.1:1/db" in err
