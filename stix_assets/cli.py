@@ -32,6 +32,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from stix_assets.commands._common import catalog_arg
 from stix_assets.core.errors import StixError
 
 __all__ = ["build_parser", "main"]
@@ -80,7 +81,7 @@ def build_parser(*, process_only: bool = False) -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--catalog",
-        type=_catalog_arg,
+        type=catalog_arg,
         metavar="FILE|URL",
         help=f"catalog file (default <archive>/{_CATALOG_NAME}), or a postgresql://user:pw@host/db "
         "URL (else $STIX_CATALOG_URL, else [catalog] url of the settings)",
@@ -132,11 +133,6 @@ def build_parser(*, process_only: bool = False) -> argparse.ArgumentParser:
     if not process_only:
         _add_commands(sub)
     return parser
-
-
-def _catalog_arg(text: str) -> Path | str:
-    """``--catalog``: a PostgreSQL URL stays text, anything else is the DuckDB file's path."""
-    return text if text.split("://", 1)[0].lower() in ("postgresql", "postgres") else Path(text)
 
 
 def _catalog_location(args: argparse.Namespace) -> Path | str:
