@@ -57,10 +57,12 @@ def bench_process(
 ) -> dict[str, object]:
     """Time whole ``stix-assets process ... --end-level <level>`` runs, each into a fresh archive.
 
-    Besides the wall time of the whole process, the per-level step times come from the
-    ``level_seconds`` of the ``--json`` summary (best run).
+    Besides the wall time of the whole process, the per-level times and the per-step times
+    (start-up, imports, index, read, decode, build, write, catalog, manifest; summed over worker
+    processes) come from the ``level_seconds`` and ``step_seconds`` of the ``--json`` summary
+    (best run).
     """
-    walls, rss, laps = [], [], []
+    walls, rss, laps, steps = [], [], [], []
     for i in range(repeat):
         archive = work / f"archive{i}"
         cmd = [
@@ -74,7 +76,9 @@ def bench_process(
             raise SystemExit(f"stix-assets process failed with status {status}: {cmd}")
         walls.append(wall)
         rss.append(peak)
-        laps.append(json.loads(out).get("level_seconds", {}))
+        summary = json.loads(out)
+        laps.append(summary.get("level_seconds", {}))
+        steps.append(summary.get("step_seconds", {}))
         shutil.rmtree(archive)
     best = walls.index(min(walls))
     return {
@@ -83,6 +87,7 @@ def bench_process(
         "wall_s_median": statistics.median(walls),
         "rss_mb": max(rss),
         "level_seconds": laps[best],
+        "step_seconds": steps[best],
     }
 
 
@@ -134,8 +139,13 @@ def _process_line(n_packets: int, mb: float, proc: dict) -> str:
     return (
         f"  TM->{proc['end_level']} process: wall {wall:.2f} s (median "
         f"{proc['wall_s_median']:.2f} s), {n_packets / wall:,.0f} packets/s, {mb / wall:.2f} MB/s, "
-        f"peak RSS {proc['rss_mb']:.0f} MB; steps: {laps}"
+        f"peak RSS {proc['rss_mb']:.0f} MB; levels: {laps}\n"
+        f"    steps (s, summed over processes): {_steps(proc.get('step_seconds', {}))}"
     )
+
+
+def _steps(seconds: dict[str, float]) -> str:
+    return ", ".join(f"{name} {t:.2f}" for name, t in sorted(seconds.items(), key=lambda i: -i[1]))
 
 
 def _report(days: int, n_packets: int, mb: float, procs: list, dec: dict) -> list[str]:

@@ -34,6 +34,7 @@ from pathlib import Path
 
 import dagster as dg
 
+from stix_assets.assets._lean import lean_metadata
 from stix_assets.assets._results import TM_RAW_KEY
 from stix_assets.core import quality
 from stix_assets.core.catalog import Catalog
@@ -216,7 +217,21 @@ def to_check_result(
         passed=result.passed,
         severity=dg.AssetCheckSeverity(result.severity),
         description=result.summary,
-        metadata=metadata,
+        metadata=lean_metadata(metadata),
+    )
+
+
+def _for_partition(result: dg.AssetCheckResult, partition_key: str) -> dg.AssetCheckEvaluation:
+    """The evaluation of one day of a range run (a result cannot name its partition)."""
+    return dg.AssetCheckEvaluation(
+        asset_key=result.asset_key,
+        check_name=result.check_name,
+        passed=result.passed,
+        metadata=result.metadata,
+        severity=result.severity,
+        description=result.description,
+        blocking=False,
+        partition=partition_key,
     )
 
 
@@ -295,15 +310,20 @@ def _asset_checks(
         can_subset=True,
     )
     def _checks(context: dg.AssetCheckExecutionContext, stix: StixSettings):
-        day = dt.date.fromisoformat(context.partition_key)
         catalog = stix.catalog()
-        # the packet checks need every LB file of the day: products share APIDs
-        files = quality.partition_files(catalog, level, day, None if level == "lb" else [product])
-        part = _Partition(day, level, files, catalog, dt.datetime.now(dt.UTC))
-        cache: dict = dict(settings)
-        for check_key in sorted(context.selected_asset_check_keys, key=lambda k: k.name):
-            result = plan[check_key.name].evaluate(part, product, cache)
-            yield to_check_result(key, check_key.name, result)
+        names = sorted(k.name for k in context.selected_asset_check_keys)
+        partition_keys = context.op_execution_context.partition_keys
+        for partition_key in partition_keys:  # one day, or each day of a backfill batch
+            day = dt.date.fromisoformat(partition_key)
+            # the packet checks need every LB file of the day: products share APIDs
+            files = quality.partition_files(
+                catalog, level, day, None if level == "lb" else [product]
+            )
+            part = _Partition(day, level, files, catalog, dt.datetime.now(dt.UTC))
+            cache: dict = dict(settings)
+            for name in names:
+                result = to_check_result(key, name, plan[name].evaluate(part, product, cache))
+                yield result if len(partition_keys) == 1 else _for_partition(result, partition_key)
 
     return _checks
 

@@ -187,7 +187,10 @@ def _check_levels(start: str, end: str) -> str | None:
 
 
 def _inputs(args: argparse.Namespace) -> list[Path]:
-    from stix_assets.core.process import collect_inputs
+    from stix_assets.core.steps import step
+
+    with step("imports"):
+        from stix_assets.core.process import collect_inputs
 
     if not (args.tm_dir or args.tm or args.input_files):
         raise UsageError("give the inputs: --tm-dir DIR, --tm FILE... or --input-files LIST")
@@ -350,6 +353,9 @@ def _check_archive(args: argparse.Namespace) -> None:
 
 
 def _process(args: argparse.Namespace) -> int:
+    from stix_assets.core.steps import add_seconds, process_age_s
+
+    add_seconds({"startup": process_age_s() or 0.0})  # interpreter and CLI imports until now
     nothing = _check_levels(args.start_level, args.end_level)
     if nothing:
         print(nothing)

@@ -22,6 +22,7 @@ from pathlib import Path
 import dagster as dg
 from dagster._core.storage.defs_state.base import set_defs_state_storage
 
+from stix_assets.assets._batches import BATCH_DAYS, RANGE_END_TAG, RANGE_START_TAG, REPROCESS_TAG
 from stix_assets.assets._results import (
     TM_RAW_KEY,
     data_days_from_metadata,
@@ -132,7 +133,14 @@ def _materialize(
     partition_key: str,
     selection: Sequence[dg.AssetKey],
     assets: Sequence[dg.AssetsDefinition | dg.AssetSpec] = ROUTE_ASSETS,
+    *,
+    last_key: str | None = None,
+    tags: Mapping[str, str] | None = None,
 ) -> tuple[DagsterRun, dg.ExecuteInProcessResult]:
+    """One run of ``selection`` for a partition, or the range ``partition_key..last_key``."""
+    tags = {"stix/trigger": "cli", **(tags or {})}
+    if last_key is not None and last_key != partition_key:  # a range run, as a backfill batch
+        tags |= {RANGE_START_TAG: partition_key, RANGE_END_TAG: last_key}
     # Dagster 1.13 resolves the Definitions against a context-global "defs state storage" that
     # points at whichever instance was entered last; an instance entered elsewhere in the process
     # and garbage-collected since leaves it dangling ("Attempted to resolve undefined
@@ -141,16 +149,17 @@ def _materialize(
         result = dg.materialize(
             assets,
             instance=instance,
-            partition_key=partition_key,
+            partition_key=None if RANGE_START_TAG in tags else partition_key,
             selection=list(selection),
             resources={"stix": stix},
-            tags={"stix/trigger": "cli"},
+            tags=tags,
             # the run's events go to the instance (UI); the terminal gets warnings and errors only
             run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}},
             raise_on_error=False,
         )
     names = tuple("/".join(k.path) for k in selection)
-    return DagsterRun(partition_key, names, result.run_id, result.success), result
+    label = partition_key if RANGE_START_TAG not in tags else f"{partition_key}...{last_key}"
+    return DagsterRun(label, names, result.run_id, result.success), result
 
 
 _NODE = {"LB": "level_binary", "L0": "level_0", "L1": "level_1", "CAL": "level_2"}
@@ -283,25 +292,39 @@ def reprocess_days(
     *,
     levels: Sequence[str] = ("LB", "L0", "L1"),
     products: Sequence[str] | None = None,
+    batch_days: int = BATCH_DAYS,
 ) -> DagsterRunSummary:
-    """Rebuild a date range level by level (all days of a level before the next level).
+    """Rebuild a date range as a backfill of ranges, level by level (all days of a level first).
 
-    One run per (level, day), recorded on ``instance`` like a backfill would be; products
-    filter by registry key. Every level-day is rebuilt from everything the catalog knows for
-    it (`stix_assets.core.levels.build_level_day`).
+    One run per level and batch of ``batch_days`` days, as a UI backfill with the levels'
+    `LEVEL_BACKFILL_POLICY` makes. A level is not run together with the next one: a run skips
+    the steps after a product that had no file (skippable specs), and a day's window reaches
+    into the next batch. The runs carry `REPROCESS_TAG`, so the automation does not request the
+    next level of those days a second time (`stix_assets.assets.levels.follows_upstream_days`).
+    Products filter by registry key. Every level-day is rebuilt from everything the catalog
+    knows for it (`stix_assets.core.levels.build_level_day`).
     """
     chosen = [_CHAIN_LEVEL.get(level, level) for level in levels]
     unknown = set(chosen) - set(LEVELS)
     if unknown:
         raise ValueError(f"unknown levels {sorted(unknown)}; use LB, L0, L1, L2")
-    days = [first_day + dt.timedelta(days=i) for i in range((last_day - first_day).days + 1)]
+    n_days = (last_day - first_day).days + 1
+    batches = [
+        (
+            first_day + dt.timedelta(days=i),
+            min(last_day, first_day + dt.timedelta(i + batch_days - 1)),
+        )
+        for i in range(0, n_days, batch_days)
+    ]
     runs: dict[str, list[DagsterRun]] = {}
-    for level in LEVELS:
-        if level not in chosen:
-            continue
-        keys = [p for p in products_at(level) if products is None or p in products]
-        if keys:
-            runs[level] = _run_level(instance, settings, level, {d: set(keys) for d in days})[0]
+    for level in (lvl for lvl in LEVELS if lvl in chosen):
+        keys = [_KEY[level](p) for p in products_at(level) if products is None or p in products]
+        for start, end in batches if keys else ():
+            run, _ = _materialize(
+                instance, settings, scet_day_key(start), keys,
+                last_key=scet_day_key(end), tags={REPROCESS_TAG: "cli"},
+            )  # fmt: skip
+            runs.setdefault(level, []).append(run)
     write_manifest(settings.catalog())
     return _summary((), runs)
 

@@ -21,7 +21,7 @@ from stix_assets.assets.reports import (
 from stix_assets.assets.sync import SYNC_ASSETS, SYNC_JOBS
 from stix_assets.bsd_days_sensor import bsd_l1_days_sensor
 from stix_assets.checks import LB_CHECKS, TM_CHECKS, checks_for_level
-from stix_assets.jobs import ingest_job, l0_job, l1_job, lb_job, reprocess_job
+from stix_assets.jobs import ingest_job, l0_job, l1_job, lb_job, reprocess_job, retention_job
 from stix_assets.partitions import scet_days, utc_days
 from stix_assets.resources import StixSettings
 from stix_assets.schedules import configured_schedules
@@ -61,6 +61,7 @@ defs = dg.Definitions(
         l0_job,
         l1_job,
         reprocess_job,
+        retention_job,
         *DAILY_JOBS,
         *SYNC_JOBS,
         *PUBLISH_JOBS,

@@ -1,10 +1,11 @@
-"""Jobs for manual and sensor-driven work on the ingest path."""
+"""Jobs for manual and sensor-driven work on the ingest path, and the instance retention job."""
 
 import dagster as dg
 
 from stix_assets.assets._results import L0_GROUP, L1_GROUP, LB_GROUP, TM_RAW_KEY
+from stix_assets.retention import prune_instance
 
-__all__ = ["ingest_job", "l0_job", "l1_job", "lb_job", "reprocess_job"]
+__all__ = ["ingest_job", "l0_job", "l1_job", "lb_job", "reprocess_job", "retention_job"]
 
 ingest_job = dg.define_asset_job(
     "ingest_job",
@@ -39,3 +40,15 @@ reprocess_job = dg.define_asset_job(
         "`stix-assets reprocess` does the same from the command line."
     ),
 )
+
+
+@dg.job(
+    description=(
+        "Prune the Dagster instance by the [retention] settings: ticks older than tick_days, "
+        "successful runs older than run_days that hold no latest asset event."
+    ),
+    tags={"stix/trigger": "retention"},
+)
+def retention_job():
+    """One op: `stix_assets.retention.prune_instance`."""
+    prune_instance()

@@ -35,10 +35,12 @@ from stix_assets.assets.sync import (
     sync_tm_job,
 )
 from stix_assets.core.config import FIELDS, load_settings
+from stix_assets.jobs import retention_job
 
 __all__ = [
     "ACTIVE_STATUSES",
     "SYNC_SCHEDULES",
+    "build_retention_schedule",
     "build_schedules",
     "build_sync_schedules",
     "configured_schedules",
@@ -110,12 +112,24 @@ def build_sync_schedules(crons: Mapping[str, str] | None = None) -> list[dg.Sche
 SYNC_SCHEDULES = build_sync_schedules()
 
 
+def build_retention_schedule(cron: str = _DEFAULT_CRONS["retention_cron"]) -> dg.ScheduleDefinition:
+    """``retention_schedule``: the retention job once a day (stopped until turned on)."""
+    return dg.ScheduleDefinition(
+        name="retention_schedule",
+        cron_schedule=cron,
+        job=retention_job,
+        execution_timezone="UTC",
+        default_status=dg.DefaultScheduleStatus.STOPPED,
+        description=f"Prune old ticks and runs of the instance. Cron {cron} (UTC).",
+    )
+
+
 def build_schedules(crons: Mapping[str, str] | None = None) -> list[dg.ScheduleDefinition]:
     """Every schedule of the code location with the given cron times (setting name -> cron).
 
     The sync schedules, ``daily_products_schedule`` (``daily_cron``), ``flarelist_schedule`` (30
-    minutes after the daily products by default; fixed) and ``publish_schedule``
-    (``publish_cron``).
+    minutes after the daily products by default; fixed), ``publish_schedule`` (``publish_cron``)
+    and ``retention_schedule`` (``retention_cron``).
     """
     crons = crons or {}
 
@@ -127,6 +141,7 @@ def build_schedules(crons: Mapping[str, str] | None = None) -> list[dg.ScheduleD
         build_daily_schedule(cron("daily_cron")),
         flarelist_schedule,
         build_publish_schedule(cron("publish_cron")),
+        build_retention_schedule(cron("retention_cron")),
     ]
 
 

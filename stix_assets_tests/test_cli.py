@@ -291,6 +291,11 @@ def test_process_to_l1_writes_the_reference_file_set(tmp_path, tm_input, idb_roo
     }
     assert ours == reference
     assert all(Path(p).is_relative_to(archive / "L1") for p in summary["level_files"]["L1"])
+    # where the time went, for benchmarks/run.py: every step of the route was charged
+    steps = summary["step_seconds"]
+    route = {"startup", "imports", "index", "read", "decode", "build", "write", "catalog"}
+    assert route | {"manifest"} <= set(steps)
+    assert all(seconds >= 0 for seconds in steps.values())
 
 
 def test_l1_needs_the_kernel_folder(tmp_path, tm_input, idb_root, testdata):

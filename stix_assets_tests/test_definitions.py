@@ -27,7 +27,7 @@ def test_definitions_load():
     "name",
     [
         "ingest_job", "lb_job", "l0_job", "l1_job", "publish_job", "sync_tm_job", "sync_spice_soop_job",
-        "sync_stix_conf_job", "sync_archive_mirror_job",
+        "sync_stix_conf_job", "sync_archive_mirror_job", "retention_job",
     ],
 )  # fmt: skip
 def test_jobs_resolve(name):
@@ -53,7 +53,7 @@ def test_schedules_resolve():
     assert names == {
         "sync_tm_schedule", "sync_spice_soop_schedule", "sync_stix_conf_schedule",
         "sync_archive_mirror_schedule", "publish_schedule", "daily_products_schedule",
-        "flarelist_schedule", "completeness_report_job_schedule",
+        "flarelist_schedule", "completeness_report_job_schedule", "retention_schedule",
     }  # fmt: skip
 
 
@@ -199,3 +199,21 @@ def test_settings_reject_partition_keys_that_are_paths(tmp_path):
     assert stix.tm_path("a_PktTmRaw.xml") == tmp_path / "a_PktTmRaw.xml"
     with pytest.raises(ValueError, match="bare file name"):
         stix.tm_path("../etc/a_PktTmRaw.xml")
+
+
+def test_level_assets_backfill_in_batches_of_a_month():
+    # reprocessing is a backfill of ranges: a month per run (docs/decisions.md, "Backfill batches")
+    for key in ["lb/ql_lightcurve", "l0/ql_lightcurve", "l1/ql_lightcurve", "l2/cal_energy"]:
+        policy = defs.resolve_assets_def(dg.AssetKey.from_user_string(key)).backfill_policy
+        assert policy == dg.BackfillPolicy.multi_run(max_partitions_per_run=31), key
+
+
+def test_level_automation_leaves_backfilled_days_to_the_backfill():
+    # updates made by a backfill or `stix-assets reprocess` do not start the next level
+    for key in ["l0/hk_maxi", "l1/hk_maxi", "l2/cal_energy"]:
+        graph = defs.resolve_asset_graph()
+        text = str(graph.get(dg.AssetKey.from_user_string(key)).automation_condition)
+        assert "AllNewUpdatesHaveRunTagsCondition" in text, key
+        assert "'dagster/backfill'" in text
+        assert "'stix/reprocess'" in text
+        assert "BackfillInProgressAutomationCondition" in text

@@ -119,6 +119,7 @@ def test_configured_crons_reach_every_schedule(tmp_path):
         "daily_products_schedule": "0 9 * * *",  # environment
         "flarelist_schedule": "30 8 * * *",
         "publish_schedule": "30 4 * * *",  # TOML
+        "retention_schedule": "30 3 * * *",
     }
 
 

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 import dagster as dg
 
+from stix_assets.assets._lean import LIST_HEAD, lean_metadata
 from stix_assets.core.fits import content_digest
 from stix_assets.core.levels.day import stix_conf_tag
 from stix_assets.core.products.registry import (
@@ -68,7 +69,7 @@ deployment raises it (``dagster instance concurrency set stix_catalog 8``, docs/
 TM_CODE_VERSION = "tm-1"
 LB_CODE_VERSION = f"lb-{BASE_PROCESSING_VERSION}"
 SOFTWARE_VERSION = importlib.metadata.version("stix_assets")
-_MAX_LISTED = 50  # longer lists are cut in metadata (the catalog holds them all)
+_MAX_LISTED = LIST_HEAD  # longer lists are cut in metadata (the catalog holds them all)
 
 
 def lb_asset_key(product_key: str) -> dg.AssetKey:
@@ -126,24 +127,31 @@ def tm_index_result(index: "TmIndex") -> dg.MaterializeResult:
     """Metadata of one indexed TM file; the data version is the file's sha256."""
     report = index.report.as_metadata()
     return dg.MaterializeResult(
-        metadata={
-            "kind": index.tm.kind,
-            "complete": index.complete,
-            "n_packets": len(index.batch),
-            "packets_by_kind": dg.MetadataValue.json(dict(index.packets_by_kind)),
-            "days_touched": dg.MetadataValue.json(_days_json(index.days_by_product)),
-            "idb_versions": dg.MetadataValue.json(list(index.idb_versions)),
-            "quarantined": report["quarantined"],
-            "quarantined_by_reason": dg.MetadataValue.json(report["by_reason"]),
-            "quarantine_examples": dg.MetadataValue.json(report["examples"][:5]),
-            "sha256": index.tm.sha256,
-            "size_bytes": index.tm.size,
-            # lets the inbox sensor recognise a file already ingested by another route (CLI)
-            "mtime_ns": index.tm.path.stat().st_mtime_ns,
-            "software_version": SOFTWARE_VERSION,
-        },
+        metadata=_lean_tm_metadata(
+            {
+                "kind": index.tm.kind,
+                "complete": index.complete,
+                "n_packets": len(index.batch),
+                "packets_by_kind": dg.MetadataValue.json(dict(index.packets_by_kind)),
+                "days_touched": dg.MetadataValue.json(_days_json(index.days_by_product)),
+                "idb_versions": dg.MetadataValue.json(list(index.idb_versions)),
+                "quarantined": report["quarantined"],
+                "quarantined_by_reason": dg.MetadataValue.json(report["by_reason"]),
+                "quarantine_examples": dg.MetadataValue.json(report["examples"][:5]),
+                "sha256": index.tm.sha256,
+                "size_bytes": index.tm.size,
+                # lets the inbox sensor recognise a file already ingested by another route (CLI)
+                "mtime_ns": index.tm.path.stat().st_mtime_ns,
+                "software_version": SOFTWARE_VERSION,
+            }
+        ),
         data_version=dg.DataVersion(index.tm.sha256),
     )
+
+
+def _lean_tm_metadata(metadata: Mapping[str, object]) -> dict[str, object]:
+    # tm_to_days_sensor routes the file by its days_touched: never cut
+    return lean_metadata(metadata, keep=("days_touched",))
 
 
 def _lb_data_version(results: Sequence["LbFileResult"], tm_sha256: Mapping[str, str]) -> str:
@@ -170,16 +178,18 @@ def _lb_result(
     tm_inputs = sorted({name for r in results for name in r.raw_files})
     return dg.MaterializeResult(
         asset_key=lb_asset_key(product_key),
-        metadata={
-            "n_files": len(files),
-            "n_packets": sum(r.n_packets for r in results),
-            "n_new_packets": sum(r.n_new for r in results),
-            "files": dg.MetadataValue.json(files[:_MAX_LISTED]),
-            "tm_inputs": dg.MetadataValue.json(tm_inputs[:_MAX_LISTED]),
-            "n_tm_inputs": len(tm_inputs),
-            "idb_versions": dg.MetadataValue.json(sorted(set(idb_versions))),
-            "software_version": SOFTWARE_VERSION,
-        },
+        metadata=lean_metadata(
+            {
+                "n_files": len(files),
+                "n_packets": sum(r.n_packets for r in results),
+                "n_new_packets": sum(r.n_new for r in results),
+                "files": dg.MetadataValue.json(files[:_MAX_LISTED]),
+                "tm_inputs": dg.MetadataValue.json(tm_inputs[:_MAX_LISTED]),
+                "n_tm_inputs": len(tm_inputs),
+                "idb_versions": dg.MetadataValue.json(sorted(set(idb_versions))),
+                "software_version": SOFTWARE_VERSION,
+            }
+        ),
         data_version=dg.DataVersion(_lb_data_version(results, tm_sha256)),
     )
 
@@ -282,14 +292,15 @@ def level_results(
         results = sorted(unsorted, key=lambda r: r.path.name)
         files = [{"path": str(r.path), "sha256": r.sha256, "rows": r.n_rows} for r in results]
         mine = [dict(i) for i in issues if product_of_file(str(i.get("file", ""))) == product]
+        inputs = sorted({i for r in results for i in r.inputs})
         metadata: dict[str, object] = {
             "n_files": len(files),
             "n_rows": sum(r.n_rows for r in results),
             "files": dg.MetadataValue.json(files[:_MAX_LISTED]),
-            "inputs": dg.MetadataValue.json(
-                sorted({i for r in results for i in r.inputs})[:_MAX_LISTED]
-            ),
-            "issues": dg.MetadataValue.json(mine[:20]),
+            "n_inputs": len(inputs),
+            "inputs": dg.MetadataValue.json(inputs[:_MAX_LISTED]),
+            "n_issues": len(mine),
+            "issues": dg.MetadataValue.json(mine[:_MAX_LISTED]),
             "software_version": SOFTWARE_VERSION,
             "stix_conf_version": config_version,
             **(extra or {}).get(product, {}),
@@ -298,7 +309,8 @@ def level_results(
         out.append(
             dg.MaterializeResult(
                 asset_key=level_asset_key(level, product),
-                metadata=metadata,
+                # bsd_l1_days_sensor and the runner route L1 by the L0 data_days: never cut
+                metadata=lean_metadata(metadata, keep=("data_days",)),
                 data_version=dg.DataVersion(level_data_version(code, [r.path for r in results])),
             )
         )

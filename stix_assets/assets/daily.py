@@ -18,6 +18,7 @@ from pathlib import Path
 
 import dagster as dg
 
+from stix_assets.assets._lean import head, lean_metadata
 from stix_assets.assets._results import SOFTWARE_VERSION, conf_version, level_asset_key
 from stix_assets.core.aspect import SasParamsError, load_sas_params
 from stix_assets.core.catalog import Catalog, ProductFileRecord
@@ -132,7 +133,7 @@ def anc_aspect(context: dg.AssetExecutionContext, stix: StixSettings) -> dg.Mate
     meta = result.as_metadata()
     meta["sas_errors"] = dg.MetadataValue.json(meta["sas_errors"])
     meta["sas_params"] = dg.MetadataValue.json(dict(params.sources) if params else {})
-    return dg.MaterializeResult(metadata={**meta, "spice_mk": spice_mk})
+    return dg.MaterializeResult(metadata=lean_metadata({**meta, "spice_mk": spice_mk}))
 
 
 @dg.asset(
@@ -156,10 +157,13 @@ def plots_ql_lightcurve(
     result = write_ll03(source, stix.archive_root(), now=dt.datetime.now(dt.UTC))
     _record(stix, result.svg, "LL03", "ql_lightcurve", utc_day, result.n_rows, (source.name,))
     return dg.MaterializeResult(
-        metadata={
-            **result.as_metadata(),
-            "plot": dg.MetadataValue.md(markdown_image(result.thumbnail, alt=result.svg.stem)),
-        }
+        metadata=lean_metadata(
+            {
+                **result.as_metadata(),
+                "plot": dg.MetadataValue.md(markdown_image(result.thumbnail, alt=result.svg.stem)),
+                "png": dg.MetadataValue.path(str(result.png)),
+            }
+        )
     )
 
 
@@ -218,9 +222,11 @@ def l3_flarelist(context: dg.AssetExecutionContext, stix: StixSettings) -> dg.Ma
     )  # fmt: skip
     _record(stix, result.path, "L3", "flarelist", month, result.n_flares, result.inputs)
     meta = result.as_metadata()
-    meta["inputs"] = dg.MetadataValue.json(meta["inputs"])
-    meta["flares"] = dg.MetadataValue.json([f.as_dict() for f in flares][:200])
-    return dg.MaterializeResult(metadata=meta)
+    meta["n_inputs"] = len(meta["inputs"])
+    meta["inputs"] = dg.MetadataValue.json(head(meta["inputs"]))
+    # the month's flares are in the FITS file; the event shows the first ones
+    meta["flares"] = dg.MetadataValue.json(head([f.as_dict() for f in flares]))
+    return dg.MaterializeResult(metadata=lean_metadata(meta))
 
 
 daily_products_job = dg.define_asset_job(

@@ -1,15 +1,26 @@
-"""The level groups: ``lb/<product>`` and ``l0/<product>`` assets, one SCET day each.
+"""The level groups: ``lb/``, ``l0/``, ``l1/`` and ``l2/<product>`` assets, one day each.
 
 All LB products are one `multi_asset`: a run reads the TM files that touched the day once and
 writes every selected product. Specs are ``skippable``: a product with no packets that day has no
 LB file, so it yields nothing instead of an empty "materialized" partition (the UI then shows
 exactly the days that have a file; see docs/decisions.md).
+
+A backfill runs up to a month of days per run (`stix_assets.assets._batches`): the body builds
+each day of ``context.partition_keys`` in order, exactly as a one-day run would.
 """
 
+import datetime as dt
 from collections.abc import Sequence
 
 import dagster as dg
 
+from stix_assets.assets._batches import (
+    BACKFILL_TAG,
+    LEVEL_BACKFILL_POLICY,
+    REPROCESS_TAG,
+    batch_results,
+    partition_days,
+)
 from stix_assets.assets._results import (
     CATALOG_POOL,
     L0_GROUP,
@@ -29,12 +40,12 @@ from stix_assets.assets._results import (
 )
 from stix_assets.assets.conf_tables import CONF_TABLES_KEY, conf_energy_tables
 from stix_assets.assets.ingest import IDB_VERSIONS_KEY, idb_versions, tm_raw
-from stix_assets.core.levels import INPUT_WINDOWS, build_level_day, products_at
+from stix_assets.core.levels import INPUT_WINDOWS, LevelContext, build_level_day, products_at
 from stix_assets.core.plots import markdown_image, plot_product
 from stix_assets.core.products.l2 import CAL_PROCESSING_VERSION
 from stix_assets.core.products.registry import PRODUCTS, ProductSpec, product_by_key
-from stix_assets.core.spice import loaded_kernels
-from stix_assets.partitions import scet_day_from_key, scet_days, utc_days
+from stix_assets.core.spice import LoadedKernels, loaded_kernels
+from stix_assets.partitions import scet_day_key, scet_days, utc_days
 from stix_assets.resources import StixSettings
 
 __all__ = [
@@ -88,17 +99,18 @@ def lb_specs() -> list[dg.AssetSpec]:
     can_subset=True,
     name="level_binary",
     pool=CATALOG_POOL,
+    backfill_policy=LEVEL_BACKFILL_POLICY,
 )
 def level_binary(context: dg.AssetExecutionContext, stix: StixSettings):
     """LB files of one SCET day, merged from every TM file the catalog lists for that day."""
-    built = build_level_day(
-        "LB",
-        scet_day_from_key(context.partition_key),
-        stix.level_context(context.run.run_id),
-        products=[product_key_of(k) for k in context.selected_asset_keys],
-    )
-    context.log.info("lb written scet_day=%s files=%d", built.day, len(built.written))
-    yield from lb_results(built.written, built.tm_indexes)
+    ctx = stix.level_context(context.run.run_id)
+    wanted = [product_key_of(k) for k in context.selected_asset_keys]
+    per_day = []
+    for scet_day in partition_days(context):
+        built = build_level_day("LB", scet_day, ctx, products=wanted)
+        context.log.info("lb written scet_day=%s files=%d", built.day, len(built.written))
+        per_day.append((scet_day_key(scet_day), lb_results(built.written, built.tm_indexes)))
+    yield from batch_results(context, per_day)
 
 
 # -- L0 ------------------------------------------------------------------------------------------
@@ -108,9 +120,25 @@ def follows_upstream_days() -> dg.AutomationCondition:
     Dagster's ``eager()`` only looks at the latest day and waits for every upstream day to exist;
     STIX reprocesses old days all the time (late TM, new kernels), and a day next to a day
     without data must still follow (skippable products leave such days empty).
+
+    Updates made by a backfill (``dagster/backfill``) or by ``stix-assets reprocess``
+    (`REPROCESS_TAG`) do not count: a reprocessing names its levels and runs each one itself, so
+    the automation must not build the next level of those days a second time. Days a backfill
+    still has to run, or a run is running, count as in progress and wait.
     """
+    by_backfill = dg.AutomationCondition.all_new_updates_have_run_tags(
+        tag_keys={BACKFILL_TAG}
+    ) | dg.AutomationCondition.all_new_updates_have_run_tags(tag_keys={REPROCESS_TAG})
+    updated = dg.AutomationCondition.any_deps_match(
+        (
+            dg.AutomationCondition.newly_updated()
+            & ~dg.AutomationCondition.executed_with_root_target()
+            & ~by_backfill
+        ).with_label("newly_updated_outside_backfills")
+        | dg.AutomationCondition.will_be_requested()
+    ).with_label("any_deps_updated_outside_backfills")
     return (
-        dg.AutomationCondition.any_deps_updated().since_last_handled()
+        updated.since_last_handled()
         & ~dg.AutomationCondition.any_deps_in_progress()
         & ~dg.AutomationCondition.in_progress()
     ).with_label("follows_upstream_days")
@@ -143,23 +171,30 @@ def l0_specs() -> list[dg.AssetSpec]:
     return [_l0_spec(p) for p in L0_PRODUCTS]
 
 
-@dg.multi_asset(specs=l0_specs(), partitions_def=scet_days, can_subset=True, name="level_0")
+@dg.multi_asset(
+    specs=l0_specs(),
+    partitions_def=scet_days,
+    can_subset=True,
+    name="level_0",
+    backfill_policy=LEVEL_BACKFILL_POLICY,
+)
 def level_0(context: dg.AssetExecutionContext, stix: StixSettings):
     """L0 files of one SCET day, rebuilt whole from the LB files of the day and its neighbours."""
     ctx = stix.level_context(context.run.run_id)
-    built = build_level_day(
-        "L0",
-        scet_day_from_key(context.partition_key),
-        ctx,
-        products=[product_key_of(k) for k in context.selected_asset_keys],
-    )
-    context.log.info(
-        "l0 written scet_day=%s lb_files=%d files=%d issues=%d",
-        built.day, len(built.inputs), len(built.written), len(built.issues),
-    )  # fmt: skip
-    yield from l0_results(
-        built.written, built.build, config_version=ctx.config_version, data_days=built.data_days()
-    )
+    wanted = [product_key_of(k) for k in context.selected_asset_keys]
+    per_day = []
+    for scet_day in partition_days(context):
+        built = build_level_day("L0", scet_day, ctx, products=wanted)
+        context.log.info(
+            "l0 written scet_day=%s lb_files=%d files=%d issues=%d",
+            built.day, len(built.inputs), len(built.written), len(built.issues),
+        )  # fmt: skip
+        results = l0_results(
+            built.written, built.build, config_version=ctx.config_version,
+            data_days=built.data_days(),
+        )  # fmt: skip
+        per_day.append((scet_day_key(scet_day), results))
+    yield from batch_results(context, per_day)
 
 
 # -- L1 ------------------------------------------------------------------------------------------
@@ -206,16 +241,35 @@ def l1_specs() -> list[dg.AssetSpec]:
     return [_l1_spec(p) for p in L0_PRODUCTS]
 
 
-@dg.multi_asset(specs=l1_specs(), partitions_def=utc_days, can_subset=True, name="level_1")
+@dg.multi_asset(
+    specs=l1_specs(),
+    partitions_def=utc_days,
+    can_subset=True,
+    name="level_1",
+    backfill_policy=LEVEL_BACKFILL_POLICY,
+)
 def level_1(context: dg.AssetExecutionContext, stix: StixSettings):
     """L1 files of one UTC day from the L0 files of the SCET days around it, with SPICE."""
     ctx = stix.level_context(context.run.run_id)
     wanted = [product_key_of(k) for k in context.selected_asset_keys]
-    with loaded_kernels(stix.kernel_store()) as kernels:
-        built = build_level_day(
-            "L1", scet_day_from_key(context.partition_key), ctx, products=wanted, kernels=kernels
-        )
-        spice = {"spice_mk": kernels.spice_mk, **built.build.coverage.as_metadata()}
+    with loaded_kernels(stix.kernel_store()) as kernels:  # once per batch of days
+        per_day = [
+            (scet_day_key(utc_day), _l1_day(context, utc_day, ctx, wanted, kernels))
+            for utc_day in partition_days(context)
+        ]
+    yield from batch_results(context, per_day)
+
+
+def _l1_day(
+    context: dg.AssetExecutionContext,
+    utc_day: dt.date,
+    ctx: LevelContext,
+    wanted: Sequence[str],
+    kernels: LoadedKernels,
+) -> list[dg.MaterializeResult]:
+    """Build one UTC day of L1 and wrap its results (SPICE coverage, IDB versions, plots)."""
+    built = build_level_day("L1", utc_day, ctx, products=wanted, kernels=kernels)
+    spice = {"spice_mk": kernels.spice_mk, **built.build.coverage.as_metadata()}
     context.log.info(
         "l1 written utc_day=%s files=%d issues=%d", built.day, len(built.written), len(built.issues)
     )
@@ -233,7 +287,7 @@ def level_1(context: dg.AssetExecutionContext, stix: StixSettings):
         }
         for r in built.written
     }
-    yield from level_results(
+    return level_results(
         "l1", built.written, issues=built.issues, extra=extra, config_version=ctx.config_version
     )
 
@@ -264,26 +318,33 @@ def l2_specs() -> list[dg.AssetSpec]:
     return [_l2_spec(product_by_key(key)) for key in products_at("CAL")]
 
 
-@dg.multi_asset(specs=l2_specs(), partitions_def=utc_days, can_subset=True, name="level_2")
+@dg.multi_asset(
+    specs=l2_specs(),
+    partitions_def=utc_days,
+    can_subset=True,
+    name="level_2",
+    backfill_policy=LEVEL_BACKFILL_POLICY,
+)
 def level_2(context: dg.AssetExecutionContext, stix: StixSettings):
     """CAL files of the calibration spectra of one UTC day, fitted from that day's L1 file."""
     ctx = stix.level_context(context.run.run_id)
     wanted = [product_key_of(k) for k in context.selected_asset_keys]
-    with loaded_kernels(stix.kernel_store()) as kernels:
-        built = build_level_day(
-            "CAL", scet_day_from_key(context.partition_key), ctx, products=wanted, kernels=kernels
-        )
-        spice_mk = kernels.spice_mk
-    context.log.info(
-        "cal written utc_day=%s files=%d issues=%d",
-        built.day, len(built.written), len(built.issues),
-    )  # fmt: skip
-    yield from level_results(
-        "l2", built.written, issues=built.issues,
-        versions={key: CAL_PROCESSING_VERSION for key in wanted},
-        config_version=ctx.config_version,
-        extra={r.product_key: {"spice_mk": spice_mk} for r in built.written},
-    )  # fmt: skip
+    per_day = []
+    with loaded_kernels(stix.kernel_store()) as kernels:  # once per batch of days
+        for utc_day in partition_days(context):
+            built = build_level_day("CAL", utc_day, ctx, products=wanted, kernels=kernels)
+            context.log.info(
+                "cal written utc_day=%s files=%d issues=%d",
+                built.day, len(built.written), len(built.issues),
+            )  # fmt: skip
+            results = level_results(
+                "l2", built.written, issues=built.issues,
+                versions={key: CAL_PROCESSING_VERSION for key in wanted},
+                config_version=ctx.config_version,
+                extra={r.product_key: {"spice_mk": kernels.spice_mk} for r in built.written},
+            )  # fmt: skip
+            per_day.append((scet_day_key(utc_day), results))
+    yield from batch_results(context, per_day)
 
 
 ROUTE_ASSETS = [

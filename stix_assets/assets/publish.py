@@ -18,6 +18,7 @@ from pathlib import Path
 
 import dagster as dg
 
+from stix_assets.assets._lean import lean_metadata
 from stix_assets.core.catalog import Catalog
 from stix_assets.core.manifest import write_manifest
 from stix_assets.core.publish import (
@@ -132,20 +133,24 @@ class PublishSettings(dg.ConfigurableResource):
 def _metadata(report: PublishReport, day: date) -> dict[str, object]:
     meta = report.as_metadata()
     totals = report.totals()
-    return {
-        "utc_day": day.isoformat(),
-        "summary": meta["summary"],
-        **{f"n_{key}": value for key, value in totals.items()},
-        "counts": dg.MetadataValue.json(meta["counts"]),
-        "skipped_by_reason": dg.MetadataValue.json(meta["skipped_by_reason"]),
-        "delivered": dg.MetadataValue.json(meta["delivered"]),
-        "refused": dg.MetadataValue.json(meta["refused"]),
-        "skipped": dg.MetadataValue.json(meta["skipped"]),
-        "conflicted": dg.MetadataValue.json(meta["conflicted"]),
-        "reconciled": dg.MetadataValue.json(meta["reconciled"]),
-        "not_due": dg.MetadataValue.json(meta["not_due_by_reason"]),
-        "waiting_files": dg.MetadataValue.json(meta["waiting_files"]),
-    }
+    # the publish history (catalog) has every decision; the event keeps the counts and the
+    # first files of each list
+    return lean_metadata(
+        {
+            "utc_day": day.isoformat(),
+            "summary": meta["summary"],
+            **{f"n_{key}": value for key, value in totals.items()},
+            "counts": dg.MetadataValue.json(meta["counts"]),
+            "skipped_by_reason": dg.MetadataValue.json(meta["skipped_by_reason"]),
+            "delivered": dg.MetadataValue.json(meta["delivered"]),
+            "refused": dg.MetadataValue.json(meta["refused"]),
+            "skipped": dg.MetadataValue.json(meta["skipped"]),
+            "conflicted": dg.MetadataValue.json(meta["conflicted"]),
+            "reconciled": dg.MetadataValue.json(meta["reconciled"]),
+            "not_due": dg.MetadataValue.json(meta["not_due_by_reason"]),
+            "waiting_files": dg.MetadataValue.json(meta["waiting_files"]),
+        }
+    )
 
 
 @dg.asset(

@@ -9,6 +9,7 @@ import datetime as dt
 
 import dagster as dg
 
+from stix_assets.assets._lean import lean_metadata
 from stix_assets.core.completeness import completeness_table
 from stix_assets.core.completeness_report import write_completeness
 from stix_assets.core.manifest import write_manifest
@@ -43,12 +44,16 @@ def reports_completeness(context: dg.AssetExecutionContext, stix: StixSettings):
     table = completeness_table(catalog, last - dt.timedelta(days=REPORT_DAYS - 1), last)
     report = write_completeness(table, stix.archive_root() / "reports")
     return dg.MaterializeResult(
-        metadata={
-            "heat_map": dg.MetadataValue.md(markdown_image(report.thumbnail, alt="completeness")),
-            "png": dg.MetadataValue.path(str(report.png)),
-            "html": dg.MetadataValue.path(str(report.html)),
-            "totals": dg.MetadataValue.json(dict(report.totals)),
-        }
+        metadata=lean_metadata(
+            {
+                "heat_map": dg.MetadataValue.md(
+                    markdown_image(report.thumbnail, alt="completeness")
+                ),
+                "png": dg.MetadataValue.path(str(report.png)),
+                "html": dg.MetadataValue.path(str(report.html)),
+                "totals": dg.MetadataValue.json(dict(report.totals)),
+            }
+        )
     )
 
 

@@ -26,6 +26,7 @@ from dagster._core.definitions.unresolved_asset_job_definition import (
     UnresolvedAssetJobDefinition,
 )
 
+from stix_assets.assets._lean import lean_metadata
 from stix_assets.core.errors import StixError
 from stix_assets.core.sync import (
     SyncLockedError,
@@ -70,7 +71,7 @@ def _guarded(stix: StixSettings, job: str, work: Callable[[], Any]) -> dict[str,
         return {"skipped": str(err)}
     except StixError as err:
         raise dg.Failure(description=f"{type(err).__name__}: {err}") from err
-    return result.as_metadata()
+    return lean_metadata(result.as_metadata())
 
 
 @dg.asset(

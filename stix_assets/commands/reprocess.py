@@ -1,4 +1,4 @@
-"""``stix-assets reprocess``: rebuild a date range level by level on the Dagster instance."""
+"""``stix-assets reprocess``: a backfill of ranges, level by level, on the Dagster instance."""
 
 import argparse
 import datetime as dt
@@ -16,8 +16,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
         help="rebuild days LB -> L0 -> L1 -> L2 on the Dagster instance (a backfill from the shell)",
         description=(
             "Rebuild a date range level by level as Dagster runs on the instance of DAGSTER_HOME "
-            "(the UI shows them), with level and product filters. Days are SCET days for LB/L0 "
-            "and UTC days for L1 and L2 (CAL)."
+            "(the UI shows them), with level and product filters: one range run per level and "
+            "31 days, like a UI backfill. Days are SCET days for LB/L0 and UTC days for L1 and "
+            "L2 (CAL)."
         ),
     )
     p.add_argument("--start", type=dt.date.fromisoformat, required=True, help="first day (ISO)")

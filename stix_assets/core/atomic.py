@@ -21,6 +21,7 @@ class for a missing folder or a denied permission.
 
 import contextlib
 import contextvars
+import ctypes
 import errno
 import fcntl
 import logging
@@ -30,7 +31,7 @@ import shutil
 import socket
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Collection, Iterator
 from pathlib import Path
 from types import TracebackType
 
@@ -72,12 +73,46 @@ def _fsync(path: Path) -> None:
         os.fsync(fh.fileno())
 
 
+def _syncfs_call() -> "Callable[[int], int] | None":
+    try:
+        return ctypes.CDLL(None, use_errno=True).syncfs
+    except (OSError, AttributeError):  # not Linux: one fsync per file
+        return None
+
+
+_SYNCFS = _syncfs_call()
+
+
+def _flush_all(paths: Collection[Path]) -> None:
+    """Make the content of ``paths`` durable before they are renamed into place.
+
+    One ``syncfs`` per file system instead of one ``fsync`` per file: a level-day writes up to a
+    few dozen small files, and their fsyncs were a tenth of a run's write time.
+    """
+    if _SYNCFS is None or len(paths) < 2:
+        for path in paths:
+            _fsync(path)
+        return
+    devices: dict[int, Path] = {}
+    for path in paths:
+        devices.setdefault(os.stat(path).st_dev, path)
+    for path in devices.values():
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            if _SYNCFS(fd) != 0:
+                err = ctypes.get_errno()
+                raise OSError(err, os.strerror(err), str(path))
+        finally:
+            os.close(fd)
+
+
 @contextlib.contextmanager
 def atomic_path(path: Path | str) -> Iterator[Path]:
     """Yield a temporary path next to ``path``; on success it is moved onto ``path``.
 
     The temporary file sits in the same directory (so `os.replace` is an atomic rename), is
-    fsync'ed before the rename, and is removed if the body raises. Inside a `StagedWrites`
+    flushed to disk before the rename (fsync; a staged group at its commit), and is removed if
+    the body raises. Inside a `StagedWrites`
     block the rename waits for `StagedWrites.commit`.
 
     Raises
@@ -105,8 +140,8 @@ def atomic_path(path: Path | str) -> Iterator[Path]:
                 raise
             raise write_error(err, path) from err
         try:
-            _fsync(tmp)
-            if staged is None:
+            if staged is None:  # a staged file is flushed with its group (`StagedWrites.commit`)
+                _fsync(tmp)
                 os.replace(tmp, path)
         except OSError as err:
             raise write_error(err, path) from err
@@ -160,9 +195,9 @@ class StagedWrites:
     """Write a group of files all or none (the files of one level-day).
 
     Use as ``with StagedWrites() as staged:``. In the block, `atomic_path` (and so every
-    `stix_assets.core.fits.write_fits`) leaves each finished, fsync'ed temporary file where it is.
-    `commit` renames them all into place, keeping each file it replaces as a hard link; the block
-    may then record the files (the catalog). When the block ends:
+    `stix_assets.core.fits.write_fits`) leaves each finished temporary file where it is.
+    `commit` flushes them to disk together and renames them all into place, keeping each file
+    it replaces as a hard link; the block may then record the files (the catalog). When the block ends:
 
     * normally: a pending group is committed, the kept previous files are removed;
     * by an exception before `commit`: the temporary files are removed, nothing was replaced;
@@ -241,6 +276,7 @@ class StagedWrites:
         done: list[tuple[Path, Path | None]] = []
         target = None
         try:
+            _flush_all(list(staged.values()))
             for target in staged:
                 if target.exists():
                     previous[target] = _keep_previous(target)

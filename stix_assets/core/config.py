@@ -148,6 +148,15 @@ FIELDS: tuple[Field, ...] = (
           "archive mirror to the NAS"),
     Field("publish_cron", "schedules", "publish", "cron", "0 5 * * *", None, "SOAR publish"),
     Field("daily_cron", "schedules", "daily", "cron", "0 8 * * *", None, "daily products"),
+    Field("retention_cron", "schedules", "retention", "cron", "30 3 * * *", None,
+          "retention of the Dagster instance (old ticks and runs)"),
+    # retention of the Dagster instance (retention_job); the catalog keeps everything
+    Field("retention_tick_days", "retention", "tick_days", "int", 30, None,
+          "sensor, schedule and automation ticks older than this (days) are purged"),
+    Field("retention_run_days", "retention", "run_days", "int", 90, None,
+          "successful runs older than this (days) are deleted unless they hold a latest event"),
+    Field("retention_max_runs", "retention", "max_runs", "int", 500, None,
+          "runs examined per retention pass (a backlog continues on the next pass)"),
     # publish (read by the publish helper; plain values)
     Field("publish_target_dir", "publish", "target_dir", "path", None, None, "SOAR target"),
     Field("publish_target_host", "publish", "target_host", "str", "localhost", None, "host"),

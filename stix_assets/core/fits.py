@@ -26,6 +26,7 @@ a level-day are renamed together). A full disk raises `DiskFullError`, also wher
 says "tried to move past end of file".
 """
 
+import functools
 import hashlib
 import logging
 from collections.abc import Mapping, Sequence
@@ -40,6 +41,9 @@ from numpy.typing import NDArray
 from stix_assets.core.atomic import atomic_path, remove_stale_temporaries
 from stix_assets.core.errors import DiskFullError
 from stix_assets.core.filesystem import free_bytes, is_disk_full
+from stix_assets.core.fits_cards import header_values
+from stix_assets.core.fits_handover import identity, recall, remember
+from stix_assets.core.steps import timed
 
 __all__ = [
     "Card",
@@ -85,16 +89,45 @@ class TableHdu:
     tscal: bool = False
 
 
-@dataclass(frozen=True, slots=True)
 class FitsContent:
-    """A FITS file read back with astropy: the primary header and each table by ``EXTNAME``."""
+    """A FITS file read back: the primary header and each table by ``EXTNAME``.
 
-    primary: fits.Header
-    headers: dict[str, fits.Header]
-    tables: dict[str, NDArray[np.void]]
+    The astropy headers (``primary``, ``headers``) are made on first use: most readers need only
+    the tables, the column units and a few primary values (``primary_values``), which are parsed
+    without astropy (`stix_assets.core.fits_cards`; astropy's card parsing was a tenth of a run).
+    ``units`` holds each table's column units (``TUNIT``) by column name.
+    """
+
+    def __init__(
+        self,
+        primary_block: str,
+        header_blocks: Mapping[str, str],
+        tables: dict[str, NDArray[np.void]],
+        units: dict[str, dict[str, str]],
+    ) -> None:
+        self._primary_block = primary_block
+        self._header_blocks = dict(header_blocks)
+        self.tables = tables
+        self.units = units
+
+    @functools.cached_property
+    def primary(self) -> fits.Header:
+        """The primary header (astropy)."""
+        return fits.Header.fromstring(self._primary_block)
+
+    @functools.cached_property
+    def headers(self) -> dict[str, fits.Header]:
+        """Each table's header (astropy), by ``EXTNAME``."""
+        return {name: fits.Header.fromstring(b) for name, b in self._header_blocks.items()}
+
+    @functools.cached_property
+    def primary_values(self) -> dict[str, object]:
+        """Keyword -> value of the primary header (no ``COMMENT``/``HISTORY``), as astropy."""
+        return header_values(self._primary_block)
 
 
 # -- writing with fitsio --------------------------------------------------------------------------
+@timed("write")
 def write_fits(
     path: Path | str,
     primary: Sequence[Card],
@@ -141,8 +174,42 @@ def write_fits(
         raw = bytearray(tmp.read_bytes())
         _fill_checksums(raw)
         tmp.write_bytes(bytes(raw))
+        remember(identity(tmp), _content_written(bytes(raw), tables))  # a rename keeps it
     logger.debug("fits written file=%s bytes=%d", path.name, len(raw))
     return hashlib.sha256(raw).hexdigest()
+
+
+def _content_written(raw: bytes, tables: Sequence[TableHdu]) -> FitsContent:
+    """What `read_fits` would return for the file just written, from what was written."""
+    blocks = _header_blocks(raw)
+    values = [header_values(block) for block in blocks[1:]]
+    arrays = {table.name: _as_read(np.ascontiguousarray(table.data)) for table in tables}
+    return FitsContent(
+        blocks[0],
+        {t.name: block for t, block in zip(tables, blocks[1:], strict=True)},
+        arrays,
+        {t.name: column_units(v) for t, v in zip(tables, values, strict=True)},
+    )
+
+
+def _as_read(data: NDArray[np.void]) -> NDArray[np.void]:
+    """A written table as `read_fits` gives it back.
+
+    Native byte order and the same shapes; strings as narrow as their longest value (the width
+    `np.char.encode` gives fitsio's text on reading).
+    """
+    columns = []
+    for name in data.dtype.names or ():
+        col = data[name]
+        if col.dtype.kind == "S":
+            col = np.char.encode(col.astype(f"U{col.dtype.itemsize}"), "ascii")
+        else:
+            col = col.astype(col.dtype.newbyteorder("="), copy=False)
+        columns.append((name, col))
+    out = np.empty(len(data), dtype=[(n, c.dtype, c.shape[1:]) for n, c in columns])
+    for name, col in columns:
+        out[name] = col
+    return out
 
 
 def _checksum_cards(comment: str) -> list[Card]:
@@ -321,17 +388,36 @@ def _header_end(raw: bytearray, start: int) -> int:
 
 
 def _data_size(header: bytes) -> int:
+    """Bytes of the data unit after a header (padded to whole blocks).
+
+    Only the mandatory keywords that open every header are read (``SIMPLE``/``XTENSION``,
+    ``BITPIX``, ``NAXIS``, ``NAXISn``, ``PCOUNT``, ``GCOUNT``, in this order by the standard).
+    """
     values: dict[str, int] = {}
     for k in range(0, len(header), _CARD):
-        card = header[k : k + _CARD].decode("ascii")
-        key = card[:8].strip()
-        if key in ("NAXIS", "NAXIS1", "NAXIS2", "PCOUNT", "BITPIX") and card[8:10] == "= ":
-            values[key] = int(card[10:].split("/")[0])
+        key = header[k : k + 8].decode("ascii").strip()
+        if key in ("SIMPLE", "XTENSION", "GCOUNT"):
+            continue
+        if not (key in ("BITPIX", "NAXIS", "PCOUNT") or key.startswith("NAXIS")):
+            break
+        values[key] = int(header[k + 10 : k + _CARD].decode("ascii").split("/")[0])
     if values.get("NAXIS", 0) == 0:
         return 0
-    size = values["NAXIS1"] * values.get("NAXIS2", 1) * abs(values["BITPIX"]) // 8
+    size = abs(values["BITPIX"]) // 8
+    for axis in range(1, values["NAXIS"] + 1):
+        size *= values[f"NAXIS{axis}"]
     size += values.get("PCOUNT", 0)
     return -(-size // _BLOCK) * _BLOCK
+
+
+def _card_offset(header: str, key: str) -> int | None:
+    """Offset of the card of ``key`` (padded to 8) in a header's text, else None."""
+    pos = header.find(key)
+    while pos >= 0:
+        if pos % _CARD == 0:
+            return pos
+        pos = header.find(key, pos + 1)
+    return None
 
 
 def _fill_checksums(raw: bytearray) -> None:
@@ -339,12 +425,14 @@ def _fill_checksums(raw: bytearray) -> None:
     start = 0
     while start < len(raw):
         data_start = _header_end(raw, start)
-        data_end = data_start + _data_size(bytes(raw[start:data_start]))
-        cards = {raw[k : k + 8].decode("ascii").strip(): k for k in range(start, data_start, _CARD)}
-        if "CHECKSUM" in cards and "DATASUM" in cards:
-            ck, dk = cards["CHECKSUM"], cards["DATASUM"]
-            ck_comment = raw[ck : ck + _CARD].decode("ascii").split(" / ", 1)[1].rstrip()
-            dk_comment = raw[dk : dk + _CARD].decode("ascii").split(" / ", 1)[1].rstrip()
+        header = bytes(raw[start:data_start])
+        data_end = data_start + _data_size(header)
+        text = header.decode("ascii")
+        ck, dk = _card_offset(text, "CHECKSUM"), _card_offset(text, "DATASUM ")
+        if ck is not None and dk is not None:
+            ck_comment = text[ck : ck + _CARD].split(" / ", 1)[1].rstrip()
+            dk_comment = text[dk : dk + _CARD].split(" / ", 1)[1].rstrip()
+            ck, dk = ck + start, dk + start
             datasum = _ones_complement_sum(raw[data_start:data_end])
             raw[dk : dk + _CARD] = _string_card("DATASUM", str(datasum), dk_comment)
             raw[ck : ck + _CARD] = _string_card("CHECKSUM", _CHECKSUM_ZERO, ck_comment)
@@ -431,6 +519,7 @@ def _astropy_format(sub: np.dtype) -> str:
 
 
 # -- reading --------------------------------------------------------------------------------------
+@timed("read")
 def read_fits(path: Path | str) -> FitsContent:
     """Read a product file: primary header plus every table as a numpy array.
 
@@ -441,21 +530,23 @@ def read_fits(path: Path | str) -> FitsContent:
     ``TDIM`` lacks the string width, as stix-assets wrote them before 2026-12-02) falls back to
     astropy. Both paths give identical arrays (tested).
     """
+    handed = recall(path)
+    if handed is not None:
+        return handed
     raw = Path(path).read_bytes()
     headers_raw = _header_blocks(raw)
+    values = [header_values(block) for block in headers_raw[1:]]
     try:
         with fitsio.FITS(str(path)) as f:
             tables = {
-                hdu.get_extname(): _fitsio_table(hdu.read(), fits.Header.fromstring(block))
-                for hdu, block in zip(f[1:], headers_raw[1:], strict=True)
+                hdu.get_extname(): _fitsio_table(hdu.read(), cards)
+                for hdu, cards in zip(f[1:], values, strict=True)
             }
     except ValueError:  # fitsio rejects a malformed string TDIM; astropy reads it
         return _read_fits_astropy(path)
-    headers = {
-        name: fits.Header.fromstring(block)
-        for name, block in zip(tables, headers_raw[1:], strict=True)
-    }
-    return FitsContent(fits.Header.fromstring(headers_raw[0]), headers, tables)
+    blocks = dict(zip(tables, headers_raw[1:], strict=True))
+    units = {name: column_units(cards) for name, cards in zip(tables, values, strict=True)}
+    return FitsContent(headers_raw[0], blocks, tables, units)
 
 
 def _header_blocks(raw: bytes) -> list[str]:
@@ -471,7 +562,17 @@ def _header_blocks(raw: bytes) -> list[str]:
     return blocks
 
 
-def _fitsio_table(raw: NDArray[np.void], header: fits.Header) -> NDArray[np.void]:
+def column_units(header: Mapping[str, object]) -> dict[str, str]:
+    """Column name -> unit (``TUNIT``) of a table header's values; columns without one left out."""
+    out = {}
+    for i in range(1, int(header.get("TFIELDS", 0)) + 1):  # type: ignore[call-overload]
+        unit = str(header.get(f"TUNIT{i}", "")).strip()
+        if unit:
+            out[str(header[f"TTYPE{i}"])] = unit
+    return out
+
+
+def _fitsio_table(raw: NDArray[np.void], header: Mapping[str, object]) -> NDArray[np.void]:
     """Fitsio's record array in the shapes and dtypes `_read_fits_astropy` gives."""
     columns = []
     for i, name in enumerate(raw.dtype.names or (), start=1):
@@ -507,7 +608,9 @@ def _read_fits_astropy(path: Path | str) -> FitsContent:
         for hdu in hdul[1:]:
             headers[hdu.name] = hdu.header.copy()
             tables[hdu.name] = _plain_array(hdu.data)
-    return FitsContent(primary, headers, tables)
+    units = {name: column_units(header) for name, header in headers.items()}
+    blocks = {name: header.tostring() for name, header in headers.items()}
+    return FitsContent(primary.tostring(), blocks, tables, units)
 
 
 def _plain_array(data: fits.FITS_rec) -> NDArray[np.void]:

@@ -35,6 +35,7 @@ from numpy.typing import NDArray
 
 from stix_assets.core.idb import Idb, IdbStore
 from stix_assets.core.products.registry import product_for
+from stix_assets.core.steps import timed
 from stix_assets.core.time import SECONDS_PER_DAY, scet_day, scet_day_index
 from stix_assets.core.tmtc import (
     DecodeReport,
@@ -116,6 +117,7 @@ def kind_label(service: int, subtype: int, pi1: int) -> str:
     return f"{service}_{subtype}" if pi1 < 0 else f"{service}_{subtype}_{pi1}"
 
 
+@timed("index")
 def index_tm_file(
     path: Path | str, store: IdbStore, *, gates: PacketGates | None = None
 ) -> TmIndex:

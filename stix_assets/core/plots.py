@@ -1,7 +1,8 @@
 """Quick-look plots of product files: QL light curves, BSD spectrograms, HK trends.
 
 Plots are products here (docs/decisions.md): a PNG (and for LL03 an SVG) is written next to the
-FITS file it shows, and a small PNG can be embedded in Dagster metadata as markdown. Library code
+FITS file it shows, and a thumbnail of a few KB (`thumbnail_png`: 192 x 96 px, a 16-colour
+palette) can be embedded in Dagster metadata as markdown; the full plot stays next to the product. Library code
 never touches pyplot's global state: every figure is a `matplotlib.figure.Figure` rendered through
 the Agg canvas, so plotting is safe in worker processes and threads.
 
@@ -50,6 +51,7 @@ __all__ = [
     "plot_product",
     "plot_spectrogram",
     "read_plot_series",
+    "thumbnail_png",
     "write_figure",
     "write_quicklook_plot",
 ]
@@ -58,7 +60,10 @@ logger = logging.getLogger(__name__)
 
 FIGSIZE_IN = (8.0, 4.0)
 DPI = 100  # 800 x 400 pixels
-THUMB_DPI = 60  # 480 x 240 for metadata
+THUMB_WIDTH_PX = 192
+"""Width of a metadata thumbnail (the height follows the figure: 96 px)."""
+THUMB_MAX_BYTES = 3000
+"""Largest thumbnail PNG: 4 KB once base64-encoded, so an event stays well under 8 KB."""
 ATTENUATOR_LABEL = "attenuator in (RCR > 0)"
 HK_DEFAULT_COLUMNS = {
     "temperature": ("hk_dpu_pcb_t", "hk_dpu_fpga_t", "hk_att_t", "det_q1_t", "det_q2_t"),
@@ -271,8 +276,33 @@ def figure_bytes(fig: Figure, *, fmt: str = "png", dpi: int = DPI) -> bytes:
     return buffer.getvalue()
 
 
+def thumbnail_png(
+    fig: Figure, *, width_px: int = THUMB_WIDTH_PX, max_bytes: int = THUMB_MAX_BYTES
+) -> bytes:
+    """A small PNG of a figure for event metadata: few pixels, a palette of 16 colours or fewer.
+
+    Rendered at the DPI that gives ``width_px``, then reduced to an adaptive palette (median
+    cut, deterministic) and compressed; fewer colours and pixels are tried until it fits in
+    ``max_bytes``. The last attempt is returned even if it is larger.
+    """
+    from PIL import Image  # matplotlib's own dependency
+
+    png = b""
+    for scale, colours in ((1.0, 16), (1.0, 8), (0.8, 8), (0.6, 4)):
+        dpi = max(1, round(width_px * scale / fig.get_figwidth()))
+        rgb = Image.open(io.BytesIO(figure_bytes(fig, dpi=dpi))).convert("RGB")
+        buffer = io.BytesIO()
+        rgb.quantize(colors=colours, method=Image.Quantize.MEDIANCUT).save(
+            buffer, format="PNG", optimize=True
+        )
+        png = buffer.getvalue()
+        if len(png) <= max_bytes:
+            break
+    return png
+
+
 def markdown_image(png: bytes, *, alt: str = "plot") -> str:
-    """Markdown with the PNG inlined (for ``dg.MetadataValue.md``); keep it small (< 100 kB)."""
+    """Markdown with the PNG inlined (for ``dg.MetadataValue.md``); give it a `thumbnail_png`."""
     return f"![{alt}](data:image/png;base64,{base64.b64encode(png).decode('ascii')})"
 
 
@@ -329,7 +359,8 @@ def plot_product(product: Path | str, product_key: str) -> tuple[Path, bytes] | 
     """Write the quick-look PNG of a product file next to it; return it and a small thumbnail.
 
     Returns ``None`` for products without a plot kind (`PLOT_KIND_BY_PRODUCT`). The thumbnail
-    (480 x 240 px) is for Dagster materialization metadata, which is stored forever.
+    (`thumbnail_png`, under 3 KB) is for Dagster materialization metadata, which is stored
+    forever.
     """
     kind = PLOT_KIND_BY_PRODUCT.get(product_key)
     if kind is None:
@@ -337,4 +368,4 @@ def plot_product(product: Path | str, product_key: str) -> tuple[Path, bytes] | 
     product = Path(product)
     fig = _PLOTTERS[kind](read_plot_series(product))
     path = write_figure(fig, product.with_suffix(".png"))
-    return path, figure_bytes(fig, dpi=THUMB_DPI)
+    return path, thumbnail_png(fig)

@@ -30,6 +30,7 @@ from stix_assets.core.ingest import TmIndex, index_tm_file
 from stix_assets.core.levels import LevelContext, run_chain
 from stix_assets.core.manifest import write_manifest
 from stix_assets.core.spice import KernelStore
+from stix_assets.core.steps import step, step_seconds
 from stix_assets.core.tmtc import TMFile
 from stix_assets.core.tmtc.gates import PacketGates
 
@@ -95,6 +96,7 @@ class ProcessSummary:
     level_issues: tuple[dict[str, object], ...] = field(default=())
     waiting_sequences: int = 0
     level_seconds: dict[str, float] = field(default_factory=dict)
+    step_seconds: dict[str, float] = field(default_factory=dict)
 
     def _count(self, kind: str) -> int:
         return sum(1 for f in self.files if f.kind == kind)
@@ -138,6 +140,7 @@ class ProcessSummary:
             "level_issues": list(self.level_issues[:_EXAMPLES]),
             "waiting_sequences": self.waiting_sequences,
             "level_seconds": {lvl: round(t, 3) for lvl, t in self.level_seconds.items()},
+            "step_seconds": dict(self.step_seconds),
             "errors": list(self.errors),
             "files": [
                 {
@@ -316,7 +319,8 @@ def _index_all(
         if on_file is not None:
             on_file(i, len(paths), outcome)
     if catalog is not None and to_record:
-        catalog.record_tm_indexes(to_record)  # one transaction for all files (~30 ms each)
+        with step("catalog"):
+            catalog.record_tm_indexes(to_record)  # one transaction for all files (~30 ms each)
     return indexes, outcomes
 
 
@@ -417,6 +421,7 @@ def process_tm_files(
         level_issues=tuple(issues),
         waiting_sequences=waiting,
         level_seconds=seconds,
+        step_seconds=step_seconds(),
     )
 
 

@@ -144,8 +144,9 @@ def test_utc_series_and_thumbnail_markdown(l0_files):
     as_utc = dataclasses.replace(series, utc=True)
     fig = plots.plot_lightcurve(as_utc)
     assert fig.axes[0].get_xlabel() == "time (UTC)"
-    thumb = plots.figure_bytes(fig, dpi=plots.THUMB_DPI)
-    assert len(thumb) < 100_000
+    thumb = plots.thumbnail_png(fig)
+    assert len(thumb) <= plots.THUMB_MAX_BYTES  # lean events: about 4 KB once base64-encoded
+    assert thumb == plots.thumbnail_png(fig)  # deterministic, like the full plot
     md = plots.markdown_image(thumb, alt="lc")
     assert md.startswith("![lc](data:image/png;base64,iVBORw0KGgo")
 

@@ -22,6 +22,7 @@ from stix_assets.core.idb.layout import HEADER_BITS, Field, Layout, Node, compil
 from stix_assets.core.idb.model import Idb
 from stix_assets.core.idb.store import IdbStore
 from stix_assets.core.idb.table import ParameterTable
+from stix_assets.core.steps import timed
 from stix_assets.core.tmtc import DecodeReport, PacketBatch, QuarantinedPacket, assign_pi1
 
 __all__ = ["decode_batch", "decode_parameters"]
@@ -199,6 +200,7 @@ def _decode_fixed(
     return values, counts, np.full(n_good, end, dtype=np.int64), bad
 
 
+@timed("decode")
 def decode_parameters(
     batch: PacketBatch,
     idb: Idb,

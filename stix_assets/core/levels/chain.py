@@ -14,6 +14,7 @@ own SPICE kernels (SPICE state is per process).
 import contextlib
 import dataclasses
 import datetime as dt
+import importlib
 import multiprocessing
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -23,6 +24,7 @@ from dataclasses import dataclass, field
 from stix_assets.core.levels.day import LevelContext, LevelDayResult, build_level_day
 from stix_assets.core.levels.windows import LEVELS, affected_days
 from stix_assets.core.spice import KernelStore, LoadedKernels, loaded_kernels
+from stix_assets.core.steps import add_seconds, reset, step, step_seconds
 
 __all__ = ["MIN_PARALLEL_DAYS", "ChainResult", "run_chain", "written_days"]
 
@@ -30,6 +32,14 @@ MIN_PARALLEL_DAYS = 4
 """Fewer days of a level than this are built in the calling process (a fork costs more)."""
 
 _WORKER: dict[str, object] = {}
+
+_LEVEL_MODULES = {
+    "LB": ("stix_assets.core.products.lb",),
+    "L0": ("stix_assets.core.products.l0", "stix_assets.core.products.l0_writer"),
+    "L1": ("stix_assets.core.products.l1",),
+    "CAL": ("stix_assets.core.products.l2",),
+}
+"""What each level loads on first use (timed as the step ``imports``, before the workers fork)."""
 
 
 @dataclass(slots=True)
@@ -100,6 +110,9 @@ def run_chain(
         if on_step is not None:
             on_step(f"building {level}: {len(todo)} days")
         start = time.perf_counter()
+        with step("imports"):
+            for module in _LEVEL_MODULES[level]:
+                importlib.import_module(module)
         days = [(day, sorted(products)) for day, products in sorted(todo.items())]
         n_workers = min(workers, len(days) // 2) if len(days) >= MIN_PARALLEL_DAYS else 1
         if n_workers > 1:
@@ -123,12 +136,15 @@ def _build_days(
         ]
 
 
-def _worker_block(level: str, days: list[tuple[dt.date, list[str]]]) -> list[LevelDayResult]:
-    """Build a block of days in a forked worker; send back slim results."""
+def _worker_block(
+    level: str, days: list[tuple[dt.date, list[str]]]
+) -> tuple[list[LevelDayResult], dict[str, float]]:
+    """Build a block of days in a forked worker; send back slim results and the step times."""
+    reset()  # the parent's totals came along with the fork
     ctx = _WORKER["ctx"]
     ctx = dataclasses.replace(ctx, store=ctx.store.fresh())
     results = _build_days(level, days, ctx, _WORKER["kernel_store"])
-    return [r.slim() for r in results]
+    return [r.slim() for r in results], step_seconds()
 
 
 def _build_parallel(
@@ -146,6 +162,11 @@ def _build_parallel(
             max_workers=len(blocks), mp_context=multiprocessing.get_context("fork")
         ) as pool:
             futures = [pool.submit(_worker_block, level, block) for block in blocks]
-            return [r for f in futures for r in f.result()]
+            out = []
+            for future in futures:
+                results, seconds = future.result()
+                out.extend(results)
+                add_seconds(seconds)
+            return out
     finally:
         _WORKER.clear()

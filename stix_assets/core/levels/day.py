@@ -44,6 +44,7 @@ from stix_assets.core.levels.windows import LEVELS, products_at
 from stix_assets.core.products.l0_writer import l0_start_day
 from stix_assets.core.products.registry import BASE_PROCESSING_VERSION
 from stix_assets.core.spice import LoadedKernels
+from stix_assets.core.steps import step
 from stix_assets.core.tmtc.gates import PacketGates
 
 __all__ = [
@@ -175,13 +176,16 @@ def build_level_day(
     if level in ("L1", "CAL") and kernels is None:
         raise ValueError(f"level {level} needs the loaded SPICE kernels")
     wanted = sorted(products_at(level) if products is None else set(products))
-    with _level_day_lock(ctx.archive_root, level, day):
+    with step("build"), _level_day_lock(ctx.archive_root, level, day):
         if ctx.catalog.pending_manifests():  # writes spooled under contention become visible
-            ctx.catalog.flush_spool()
+            with step("catalog"):
+                ctx.catalog.flush_spool()
         with StagedWrites() as staged:  # every file of the level-day, or none
             result = _BUILDERS[level](day, wanted, ctx, kernels)
-            staged.commit()
-            _record(ctx, result)  # if this raises, the block puts the previous files back
+            with step("write"):
+                staged.commit()
+            with step("catalog"):
+                _record(ctx, result)  # if this raises, the block puts the previous files back
     for folder in sorted({Path(r.path).parent for r in result.written}):
         remove_stale_temporaries(folder)
     logger.info(

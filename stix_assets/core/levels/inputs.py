@@ -12,10 +12,12 @@ from stix_assets.core.catalog import Catalog
 from stix_assets.core.levels.windows import INPUT_WINDOWS, products_at
 from stix_assets.core.products.l0_writer import l0_start_day
 from stix_assets.core.products.registry import product_by_key
+from stix_assets.core.steps import timed
 
 __all__ = ["tm_inputs", "upstream_files"]
 
 
+@timed("catalog")
 def tm_inputs(
     catalog: Catalog, scet_day: dt.date, products: Collection[str] | None = None
 ) -> list[tuple[str, Path | None]]:
@@ -23,6 +25,7 @@ def tm_inputs(
     return catalog.tm_paths_for_day(scet_day, products)
 
 
+@timed("catalog")
 def upstream_files(
     catalog: Catalog, level: str, day: dt.date, products: Collection[str] | None = None
 ) -> list[Path]:

@@ -23,6 +23,7 @@ from stix_assets.core.atomic import atomic_path
 from stix_assets.core.catalog import Catalog
 from stix_assets.core.manifest.cal_index import CAL_INDEX_COLUMNS, cal_entries
 from stix_assets.core.manifest.products import MANIFEST_COLUMNS, manifest_rows
+from stix_assets.core.steps import timed
 
 __all__ = [
     "MANIFEST_DIR",
@@ -131,6 +132,7 @@ def _by_path_sha(rows: Sequence[Mapping[str, Any]]) -> dict[tuple[str, str], Map
     return {(r["path"], r["sha256"]): r for r in rows}
 
 
+@timed("manifest")
 def write_manifest(catalog: Catalog) -> ManifestResult:
     """Rebuild ``<archive>/manifest/`` from the catalog (and the files' headers).
 

@@ -16,9 +16,8 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from astropy.io import fits
-
 from stix_assets.core.catalog import Catalog, read_publish_history
+from stix_assets.core.fits_cards import primary_values
 from stix_assets.core.publish.names import parse_name
 from stix_assets.core.time import scet_day
 
@@ -87,8 +86,8 @@ def read_time_range(path: Path) -> dict[str, Any]:
     if path.suffix.lower() != ".fits":
         return out
     try:
-        header = fits.getheader(path, 0)
-    except OSError as err:
+        header = primary_values(path)
+    except (OSError, ValueError, UnicodeDecodeError) as err:
         logger.warning("manifest header unreadable file=%s error=%s", path.name, err)
         return out
     beg, end = header.get("DATE-BEG"), header.get("DATE-END")

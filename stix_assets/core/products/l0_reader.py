@@ -36,15 +36,6 @@ def complete_name(name: str) -> str:
     return _U_STATUS.sub(r"_V\1\2", name)
 
 
-def _units(header: fits.Header) -> dict[str, str]:
-    out = {}
-    for i in range(1, int(header.get("TFIELDS", 0)) + 1):
-        unit = str(header.get(f"TUNIT{i}", "")).strip()
-        if unit:
-            out[str(header[f"TTYPE{i}"])] = unit
-    return out
-
-
 def _columns(table: NDArray[np.void]) -> dict[str, NDArray]:
     return {name: np.asarray(table[name]) for name in table.dtype.names or ()}
 
@@ -117,8 +108,8 @@ def _read_l0_cached(path_text: str, _mtime_ns: int, _size: int) -> tuple[L0Produ
     spec = _spec_of(primary, path.name)
     control = _columns(content.tables["CONTROL"])
     data = _columns(content.tables["DATA"])
-    control_units = _units(content.headers["CONTROL"])
-    data_units = _units(content.headers["DATA"])
+    control_units = dict(content.units["CONTROL"])
+    data_units = dict(content.units["DATA"])
     time, timedel, encoding = _absolute_times(primary, data, data_units)
     data["time"], data["timedel"] = time, timedel
     data_units = {k: v for k, v in data_units.items() if k not in ("time", "timedel")}

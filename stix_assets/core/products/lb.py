@@ -328,7 +328,7 @@ def _read_existing(path: Path, spec: _FileSpec) -> tuple[_Rows, set[str]]:
     fields["time_sync"] = control["time_sync"].astype(bool)
     old = _Rows(fields, hexes)
     _check_lengths(old, path.name)
-    raw = str(content.primary.get("RAW_FILE", ""))
+    raw = str(content.primary_values.get("RAW_FILE", ""))
     return old, {r for r in raw.split(";") if r}
 
 

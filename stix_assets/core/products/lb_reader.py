@@ -60,5 +60,5 @@ def read_lb_file(path: Path | str) -> tuple[PacketBatch, dict[str, NDArray], dic
         files=files,
     )
     cols = {name: control[name] for name in control.dtype.names or ()}
-    prim = {k: content.primary[k] for k in content.primary if k not in ("COMMENT", "HISTORY", "")}
+    prim = dict(content.primary_values)
     return batch, cols, prim

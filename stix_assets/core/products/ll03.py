@@ -22,7 +22,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from stix_assets.core.errors import ProductBuildError
-from stix_assets.core.plots import figure_bytes, plot_lightcurve, read_plot_series, write_figure
+from stix_assets.core.plots import plot_lightcurve, read_plot_series, thumbnail_png, write_figure
 
 __all__ = [
     "COMPLETE_AFTER",
@@ -39,7 +39,6 @@ logger = logging.getLogger(__name__)
 LL03_VERSION = 2
 FULL_DAY_ROWS = 60 // 4 * 60 * 24 - 60  # 21540
 COMPLETE_AFTER = timedelta(days=30)
-THUMB_DPI = 50
 _L1_DAY = re.compile(r"_(\d{8})_V\d+U?\.fits$")
 
 
@@ -125,5 +124,5 @@ def write_ll03(l1_lightcurve: Path | str, archive_root: Path | str, *, now: date
         source=path.name,
         n_rows=len(series.time),
         complete=complete,
-        thumbnail=figure_bytes(fig, fmt="png", dpi=THUMB_DPI),
+        thumbnail=thumbnail_png(fig),
     )

@@ -44,6 +44,7 @@ def test_plot_files_of_the_flare_day(demo, tmp_path):
     assert result.png == result.svg.with_suffix(".png")
     assert result.png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert result.thumbnail[:8] == b"\x89PNG\r\n\x1a\n"
+    assert len(result.thumbnail) <= 3000  # a few KB in the event metadata, not the full plot
     root = ElementTree.parse(result.svg).getroot()
     assert root.tag.endswith("svg")
     assert result.utc_day == FLARE_DAY
