@@ -33,6 +33,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from stix_assets.commands._common import catalog_arg
 from stix_assets.core.errors import StixError
 
 __all__ = ["build_parser", "main"]
@@ -83,7 +84,13 @@ def build_parser(
     p.add_argument(
         "--conf-dir", type=Path, help="STIX-CONF tree (energy channels; required from L0 on)"
     )
-    p.add_argument("--catalog", type=Path, help=f"catalog file (default <archive>/{_CATALOG_NAME})")
+    p.add_argument(
+        "--catalog",
+        type=catalog_arg,
+        metavar="FILE|URL",
+        help=f"catalog file (default <archive>/{_CATALOG_NAME}), or a postgresql://user:pw@host/db "
+        "URL (else $STIX_CATALOG_URL, else [catalog] url of the settings)",
+    )
     p.add_argument(
         "--config",
         type=Path,
@@ -131,6 +138,20 @@ def build_parser(
     if not process_only:
         _add_commands(sub, only=command)
     return parser
+
+
+def _catalog_location(args: argparse.Namespace) -> Path | str:
+    """The catalog of a ``process`` run: ``--catalog``, else the settings' URL, else the file.
+
+    The URL comes from ``STIX_CATALOG_URL`` or ``[catalog] url`` of ``--config``/``STIX_CONFIG``;
+    without one the catalog is ``<archive>/stix_catalog.duckdb``, as always.
+    """
+    from stix_assets.core.config import load_settings
+
+    if args.catalog is not None:
+        return args.catalog
+    url = load_settings(config_file=args.config, env=os.environ).catalog_url
+    return url or args.archive / _CATALOG_NAME
 
 
 def _configure_logging(level: str, log_file: Path | None) -> None:
@@ -250,7 +271,7 @@ def _run_direct(args: argparse.Namespace, paths: list[Path], created: dt.datetim
     from stix_assets.core.progress import Progress
 
     store = IdbStore(args.idb_dir, force_version=args.idb_version)
-    catalog = Catalog(args.catalog or args.archive / _CATALOG_NAME, archive_root=args.archive)
+    catalog = Catalog(args.catalog_location, archive_root=args.archive)
     # a bar on a terminal (stderr), [i/n] lines otherwise; never on stdout under --json
     progress = Progress(lines=sys.stderr if args.json else sys.stdout, quiet=args.quiet)
 
@@ -304,10 +325,12 @@ def _run_dagster(args: argparse.Namespace, paths: list[Path]) -> int:
     from stix_assets.dagster_runner import materialize_tm_files
     from stix_assets.resources import StixSettings
 
+    location = args.catalog_location
     settings = StixSettings(
         archive_dir=str(args.archive.resolve()),
         idb_dir=str(args.idb_dir.resolve()),
-        catalog_path=str((args.catalog or args.archive / _CATALOG_NAME).resolve()),
+        catalog_path=None if isinstance(location, str) else str(location.resolve()),
+        catalog_url=location if isinstance(location, str) else None,
         idb_force_version=args.idb_version,
         stix_conf_dir=str(args.conf_dir.resolve()) if args.conf_dir else None,
         kernel_dir=str(args.spice_dir.resolve()) if args.spice_dir else None,
@@ -331,7 +354,7 @@ def _check_archive(args: argparse.Namespace) -> None:
     from stix_assets.core.filesystem import check_writable_folder
 
     check_writable_folder(args.archive)
-    Catalog(args.catalog or args.archive / _CATALOG_NAME, archive_root=args.archive).check()
+    Catalog(args.catalog_location, archive_root=args.archive).check()
 
 
 def _process(args: argparse.Namespace) -> int:
@@ -359,15 +382,15 @@ def _process(args: argparse.Namespace) -> int:
             f"--end-level {args.end_level} needs --spice-dir (a SOC kernel tree with mk/, sclk/, "
             "lsk/, spk/ ...; the latest flown and predicted meta-kernels are loaded)"
         )
+    args.catalog_location = _catalog_location(args)
     _check_archive(args)
     if args.clean:
         from stix_assets.core.catalog import Catalog
         from stix_assets.core.process import clean_archive
 
-        catalog_file = args.catalog or args.archive / _CATALOG_NAME
-        catalog = (
-            Catalog(catalog_file, archive_root=args.archive) if catalog_file.is_file() else None
-        )
+        location = args.catalog_location
+        exists = isinstance(location, str) or location.is_file()
+        catalog = Catalog(location, archive_root=args.archive) if exists else None
         for folder in clean_archive(args.archive, catalog=catalog):
             if not args.quiet and not args.json:
                 print(f"cleaned {folder}")

@@ -20,6 +20,7 @@ field                  environment variable       default
 ``archive_dir``        ``STIX_ARCHIVE_DIR``       ``<data_root>/archive``
 ``idb_dir``            ``STIX_IDB_DIR``           ``<data_root>/idb``
 ``catalog_path``       ``STIX_CATALOG_PATH``      ``<archive_dir>/stix_catalog.duckdb``
+``catalog_url``        ``STIX_CATALOG_URL``       none (a ``postgresql://`` URL replaces the file)
 ``settle_time_s``      ``STIX_SETTLE_TIME_S``     30
 ``idb_force_version``  ``STIX_IDB_FORCE_VERSION`` none (IDB chosen by the version history)
 =====================  =========================  =======================================
@@ -37,7 +38,7 @@ from pathlib import Path
 
 import dagster as dg
 
-from stix_assets.core.catalog import Catalog
+from stix_assets.core.catalog import Catalog, catalog_location
 from stix_assets.core.config import FIELDS, Settings, load_settings
 from stix_assets.core.idb import IdbStore
 from stix_assets.core.levels import LevelContext, run_creation_time, stix_conf_tag
@@ -71,6 +72,7 @@ class StixSettings(dg.ConfigurableResource):
     archive_dir: str | None = None
     idb_dir: str | None = None
     catalog_path: str | None = None
+    catalog_url: str | None = None
     kernel_dir: str | None = None
     soc_dir: str | None = None
     stix_conf_dir: str | None = None
@@ -120,8 +122,17 @@ class StixSettings(dg.ConfigurableResource):
         return self.settings().idb_dir
 
     def catalog_file(self) -> Path:
-        """Return the DuckDB catalog file."""
+        """Return the DuckDB catalog file (used unless `catalog_url` is set)."""
         return self.settings().catalog_path
+
+    def catalog_location(self) -> str | Path:
+        """Return the catalog: the ``catalog_url`` (PostgreSQL) if set, else the DuckDB file."""
+        return catalog_location(self.settings())
+
+    def has_catalog(self) -> bool:
+        """Whether a catalog exists yet (a database always does; a DuckDB file once written)."""
+        location = self.catalog_location()
+        return isinstance(location, str) or location.is_file()
 
     def settle_time(self) -> float:
         """Return the seconds a TM file must be unchanged before the inbox sensor takes it."""
@@ -167,7 +178,11 @@ class StixSettings(dg.ConfigurableResource):
         )
 
     def catalog(self) -> Catalog:
-        """Open a catalog handle on `catalog_file` for `archive_root` (the folder is created)."""
-        path = self.catalog_file()
-        path.parent.mkdir(parents=True, exist_ok=True)
-        return Catalog(path, archive_root=self.archive_root())
+        """Open a catalog handle on `catalog_location` for `archive_root`.
+
+        The folder of a DuckDB file is created; a URL opens the PostgreSQL catalog.
+        """
+        location = self.catalog_location()
+        if not isinstance(location, str):
+            location.parent.mkdir(parents=True, exist_ok=True)
+        return Catalog(location, archive_root=self.archive_root())

@@ -27,7 +27,7 @@ from dagster._core.storage.asset_check_execution_record import (
     AssetCheckExecutionRecordStatus,
 )
 
-from stix_assets.core.catalog import Catalog
+from stix_assets.core.catalog import Catalog, catalog_location
 from stix_assets.core.config import Settings
 from stix_assets.core.status import pipeline_status
 
@@ -309,6 +309,6 @@ def status_from_settings(
     )
     out["checks"] = failing_checks(instance, check_keys) if instance is not None else None
     # not stix.catalog(): status creates no folder
-    catalog = Catalog(settings.catalog_path, archive_root=settings.archive_dir)
+    catalog = Catalog(catalog_location(settings), archive_root=settings.archive_dir)
     out.update(pipeline_status(settings.waiting_dir, settings.incoming_dir, catalog))
     return out

@@ -40,6 +40,42 @@ def reference_root(testdata: Path) -> Path:
     return testdata / "reference" / "stixcore"
 
 
+def _missing(what: str) -> None:
+    """Skip for a missing tool; in CI (``STIX_REQUIRE_TESTDATA=1``) fail instead."""
+    if os.environ.get("STIX_REQUIRE_TESTDATA") == "1":
+        pytest.fail(f"{what} (required in CI: STIX_REQUIRE_TESTDATA=1)")
+    pytest.skip(what)
+
+
+@pytest.fixture(scope="session")
+def pg_server():
+    """A throwaway PostgreSQL cluster for the session (`stix_assets_tests.pg_server`).
+
+    Skips without the server binaries or psycopg; with ``STIX_REQUIRE_TESTDATA=1`` (CI) they are
+    required and their absence fails the test.
+    """
+    from stix_assets_tests.pg_server import find_pg_bin
+    from stix_assets_tests.pg_server import pg_server as start
+
+    try:
+        import psycopg  # noqa: F401
+    except ImportError:
+        _missing("psycopg not installed (pip install 'psycopg[binary]')")
+    bin_dir = find_pg_bin()
+    if bin_dir is None:
+        _missing(
+            "PostgreSQL server binaries not found (apt-get install postgresql, or STIX_PG_BIN)"
+        )
+    with start(bin_dir) as server:
+        yield server
+
+
+@pytest.fixture
+def pg_url(pg_server) -> str:
+    """The URL of a new, empty database on the session's PostgreSQL server."""
+    return pg_server.create_database()
+
+
 @pytest.fixture(autouse=True)
 def _fresh_dagster_defs_state():
     """Reset Dagster's current defs-state storage around each test.

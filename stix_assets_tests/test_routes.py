@@ -1,8 +1,10 @@
-"""The routes give the same archive: ``process`` direct and ``process --dagster`` (the assets).
+"""The routes give the same archive: ``process`` direct and ``process --dagster`` (the assets),
+with the DuckDB catalog and with a PostgreSQL catalog (``--catalog postgresql://...``).
 
-Both run as the command a user types, on the kit's three real reference inputs, TM -> L2, with the
-creation time pinned by ``SOURCE_DATE_EPOCH``; every LB, L0, L1 and CAL file must be byte for
-byte the same, and each catalog must list exactly the files on disk with their sha256.
+Each runs as the command a user types, on the kit's three real reference inputs, TM -> L2, with
+the creation time pinned by ``SOURCE_DATE_EPOCH``; every LB, L0, L1 and CAL file must be byte for
+byte the same, and each catalog must list exactly the files on disk with their sha256. The
+PostgreSQL catalog must also hold the same rows as the DuckDB one (times and run ids aside).
 """
 
 import hashlib
@@ -62,8 +64,13 @@ def _catalog(archive: Path) -> dict[str, str]:
     return out
 
 
-def test_direct_and_dagster_routes_write_identical_files(tmp_path, testdata):
-    direct = _process(tmp_path, "direct", testdata)
+@pytest.fixture(scope="module")
+def direct(tmp_path_factory, testdata) -> Path:
+    """The archive of the direct route with the default DuckDB catalog (shared by the tests)."""
+    return _process(tmp_path_factory.mktemp("routes"), "direct", testdata)
+
+
+def test_direct_and_dagster_routes_write_identical_files(tmp_path, testdata, direct):
     assets = _process(tmp_path, "assets", testdata, "--dagster")
     got, expected = _digests(assets), _digests(direct)
     assert {rel.split("/")[0] for rel in expected} >= {"LB", "L0", "L1"}
@@ -76,3 +83,40 @@ def test_direct_and_dagster_routes_write_identical_files(tmp_path, testdata):
         assert {rel: sha for rel, sha in recorded.items() if rel.split("/")[0] in LEVEL_DIRS} == (
             on_disk
         )
+
+
+# the catalog rows a route must agree on: everything but times and run ids
+_ROWS = {
+    "product_files": "path, level, product, partition_day, request_id, version, sha256, size,"
+    " n_rows, inputs, data_version, needs_reprocessing",
+    "tm_files": "name, path, size, sha256, kind, content_version, n_versions, status, error,"
+    " n_packets, n_quarantined, packets_by_kind, scet_coarse_min, scet_coarse_max",
+    "tm_file_versions": "name, sha256, path, size, kind, status, n_packets, packets_by_kind",
+    "tm_file_days": "tm_name, product, scet_day",
+    "lb_inputs": "lb_path, tm_name",
+    "quarantine": "file, packet_index, reason, packet_id, spid, hex_prefix",
+}
+
+
+def _rows(catalog) -> dict[str, list[tuple]]:
+    with catalog.connect_readonly() as conn:
+        return {  # sorted here: PostgreSQL cannot order json columns
+            table: sorted(conn.execute(f"SELECT {cols} FROM {table}").fetchall(), key=repr)
+            for table, cols in _ROWS.items()
+        }
+
+
+def test_postgres_catalog_gives_the_same_archive_and_rows(tmp_path, testdata, direct, pg_url):
+    from stix_assets.core.catalog import Catalog
+
+    served = _process(tmp_path, "postgres", testdata, "--catalog", pg_url)
+    assert not (served / "stix_catalog.duckdb").exists()  # the URL replaced the file
+    expected, got = _digests(direct), _digests(served)
+    assert sorted(got) == sorted(expected)
+    assert {rel for rel in expected if got[rel] != expected[rel]} == set()
+    duck = _rows(Catalog(direct / "stix_catalog.duckdb"))
+    pg = _rows(Catalog(pg_url, archive_root=served))
+    assert len(duck["product_files"]) == len(expected)
+    for table in _ROWS:
+        assert pg[table] == duck[table], table
+    assert (served / "manifest" / "products.parquet").is_file()  # rebuilt from the database

@@ -61,7 +61,11 @@ __all__ = [
 TM_RAW_KEY = dg.AssetKey(["tm", "raw"])
 LB_GROUP = "level_binary"
 CATALOG_POOL = "stix_catalog"
-"""Concurrency pool of the steps that write the catalog and merge LB files (see dagster.yaml)."""
+"""Concurrency pool of the steps that write the catalog and merge LB files (see dagster.yaml).
+
+Limit 1 with the DuckDB catalog (one writing process per file); with a PostgreSQL catalog the
+deployment raises it (``dagster instance concurrency set stix_catalog 8``, docs/operations.md).
+"""
 TM_CODE_VERSION = "tm-1"
 LB_CODE_VERSION = f"lb-{BASE_PROCESSING_VERSION}"
 SOFTWARE_VERSION = importlib.metadata.version("stix_assets")

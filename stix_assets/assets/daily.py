@@ -88,7 +88,7 @@ def l1_daily_files(
 
 
 def _catalog(stix: StixSettings) -> Catalog | None:
-    return stix.catalog() if stix.catalog_file().is_file() else None
+    return stix.catalog() if stix.has_catalog() else None
 
 
 def _spec_deps(product: str) -> list[dg.AssetDep]:

@@ -168,7 +168,7 @@ def soar_delivery(
     now = datetime.now(UTC)
     config = soar.config(stix.archive_root(), day, today=now.date())
     catalog = Catalog(
-        stix.catalog_file(),
+        stix.catalog_location(),
         archive_root=stix.archive_root(),
         lock_timeout_s=soar.lock_timeout_s,
         read_timeout_s=soar.lock_timeout_s,
@@ -222,7 +222,7 @@ def build_publish_schedule(cron: str = "0 5 * * *") -> dg.ScheduleDefinition:
         """One run per UTC day with files due for SOAR delivery."""
         now = context.scheduled_execution_time or datetime.now(UTC)
         catalog = Catalog(
-            stix.catalog_file(), archive_root=stix.archive_root(),
+            stix.catalog_location(), archive_root=stix.archive_root(),
             lock_timeout_s=soar.lock_timeout_s, read_timeout_s=soar.lock_timeout_s,
         )  # fmt: skip
         days = plan_publish_days(stix.archive_root(), catalog, soar, now=now)

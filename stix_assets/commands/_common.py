@@ -11,6 +11,7 @@ from stix_assets.core.config import Settings, load_settings
 
 __all__ = [
     "add_config_option",
+    "catalog_arg",
     "day_ranges",
     "out",
     "record_day_observations",
@@ -23,6 +24,11 @@ def add_config_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--config", type=Path, metavar="FILE", help="TOML configuration (default $STIX_CONFIG)"
     )
+
+
+def catalog_arg(text: str) -> Path | str:
+    """A ``--catalog`` value: a ``postgresql://`` URL stays text, anything else is a DuckDB path."""
+    return text if text.split("://", 1)[0].lower() in ("postgresql", "postgres") else Path(text)
 
 
 def settings_from_args(args: argparse.Namespace) -> Settings:

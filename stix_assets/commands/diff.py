@@ -11,7 +11,7 @@ import json
 import sys
 from pathlib import Path
 
-from stix_assets.commands._common import out
+from stix_assets.commands._common import catalog_arg, out
 
 __all__ = ["add_parser", "run"]
 
@@ -31,7 +31,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     )
     p.add_argument("files", nargs="*", type=Path, metavar="FILE", help="two product files A B")
     p.add_argument("--archive", type=Path, help="archive root (with --product, --day, --versions)")
-    p.add_argument("--catalog", type=Path, help=f"catalog (default <archive>/{_CATALOG_NAME})")
+    p.add_argument(
+        "--catalog",
+        type=catalog_arg,
+        metavar="FILE|URL",
+        help=f"catalog file or postgresql:// URL (default <archive>/{_CATALOG_NAME})",
+    )
     p.add_argument("--product", help="<level>/<product>, e.g. l1/ql_lightcurve")
     p.add_argument("--day", type=dt.date.fromisoformat, help="partition day, YYYY-MM-DD")
     p.add_argument("--versions", type=int, nargs=2, metavar=("A", "B"), help="e.g. 2 3")
@@ -51,6 +56,8 @@ def _catalog(args: argparse.Namespace):
     from stix_assets.core.catalog import Catalog
 
     path = args.catalog or (args.archive / _CATALOG_NAME if args.archive else None)
+    if isinstance(path, str) and args.archive is not None:
+        return Catalog(path, archive_root=args.archive)  # a PostgreSQL URL
     if path is None or not Path(path).is_file():
         return None
     return Catalog(path, archive_root=args.archive)

@@ -17,7 +17,12 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-from stix_assets.commands._common import add_config_option, out, settings_from_args
+from stix_assets.commands._common import (
+    add_config_option,
+    catalog_arg,
+    out,
+    settings_from_args,
+)
 from stix_assets.core.catalog import Catalog
 from stix_assets.core.errors import StixError
 from stix_assets.core.manifest import cal_file_for, read_cal_index, write_manifest
@@ -35,7 +40,13 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     )
     add_config_option(p)
     p.add_argument("--archive", type=Path, help="archive root (default: configured archive_dir)")
-    p.add_argument("--catalog", type=Path, help="catalog file (default <archive>/stix_catalog...)")
+    p.add_argument(
+        "--catalog",
+        type=catalog_arg,
+        metavar="FILE|URL",
+        help="catalog file or postgresql:// URL (default <archive>/stix_catalog.duckdb; without "
+        "--archive the settings' [catalog] url if set)",
+    )
     p.add_argument("--cal-for", metavar="TIME", help="UTC time, ISO (2021-01-16T12:00:00)")
     p.add_argument("--elut", help="ELUT name of the data at --cal-for (ob_elut_name)")
     p.add_argument("--conf-dir", type=Path, help="STIX-CONF root to find the ELUT of --cal-for")
@@ -89,9 +100,10 @@ def run(args: argparse.Namespace) -> int:
     if args.cal_for:
         conf_dir = args.conf_dir or (settings.stix_conf_dir if settings else None)
         return _cal_for(args, Path(archive), Path(conf_dir) if conf_dir else None)
-    catalog_file = args.catalog or Path(archive) / "stix_catalog.duckdb"
+    url = settings.catalog_url if settings is not None and args.archive is None else None
+    catalog = args.catalog or url or Path(archive) / "stix_catalog.duckdb"
     try:
-        result = write_manifest(Catalog(catalog_file, archive_root=archive))
+        result = write_manifest(Catalog(catalog, archive_root=archive))
     except StixError as err:
         print(f"stix-assets manifest: failed: {err}", file=sys.stderr)
         return 1

@@ -155,7 +155,7 @@ def format_completeness(table: dict[str, Any]) -> str:
 
 def _run_days(args: argparse.Namespace) -> int:
     from stix_assets.commands._common import settings_from_args
-    from stix_assets.core.catalog import Catalog
+    from stix_assets.core.catalog import Catalog, catalog_location
     from stix_assets.core.completeness import completeness_table
 
     try:
@@ -167,7 +167,7 @@ def _run_days(args: argparse.Namespace) -> int:
         catalog = Catalog(args.archive / "stix_catalog.duckdb", archive_root=args.archive)
     else:
         settings = settings_from_args(args)
-        catalog = Catalog(settings.catalog_path, archive_root=settings.archive_dir)
+        catalog = Catalog(catalog_location(settings), archive_root=settings.archive_dir)
     table = completeness_table(catalog, start, end, gap_threshold_s=args.gap_threshold)
     out(json.dumps(table, indent=1) if args.json else format_completeness(table))
     return 0

@@ -5,7 +5,7 @@ import json
 import os
 
 from stix_assets.commands._common import add_config_option, out, settings_from_args
-from stix_assets.core.catalog import Catalog
+from stix_assets.core.catalog import Catalog, catalog_location
 from stix_assets.core.config import Settings
 from stix_assets.core.sync import (
     SyncLockedError,
@@ -20,7 +20,7 @@ __all__ = ["JOBS", "add_parser", "run"]
 
 
 def _spice(s: Settings) -> object:
-    catalog = Catalog(s.catalog_path, archive_root=s.archive_dir)
+    catalog = Catalog(catalog_location(s), archive_root=s.archive_dir)
     return run_spice_soop_sync(s, catalog, run_id=f"cli-{os.getpid()}")
 
 

@@ -25,6 +25,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 from stix_assets.core.errors import StixError
 
@@ -69,7 +70,8 @@ class Field:
     name : attribute name; the environment variable is ``STIX_<NAME>``
     section : TOML table
     key : key inside the table
-    kind : ``path``, ``source`` (local path or ``user@host:path``), ``str``, ``float``, ``int``,
+    kind : ``path``, ``source`` (local path or ``user@host:path``), ``str``, ``url`` (a
+        ``postgresql://`` URL; its password is hidden in `Settings.as_table`), ``float``, ``int``,
         ``bool``, ``cron``, ``date`` (ISO ``YYYY-MM-DD`` or a TOML date) or ``list`` (a TOML
         array, or comma separated text from the environment)
     default : the default value, or ``None``
@@ -98,6 +100,8 @@ FIELDS: tuple[Field, ...] = (
     _p("archive_dir", "archive_dir", ("data_root", "archive"), "FITS product archive"),
     _p("idb_dir", "idb_dir", ("data_root", "idb"), "IDB versions + idbVersionHistory.json"),
     _p("catalog_path", "catalog_path", ("archive_dir", "stix_catalog.duckdb"), "DuckDB catalog"),
+    Field("catalog_url", "catalog", "url", "url", None, None,
+          "PostgreSQL catalog postgresql://user:pw@host/db (unset: the DuckDB catalog_path)"),
     _p("kernel_dir", "kernel_dir", ("data_root", "spice/kernels"), "SPICE kernel store"),
     _p("soc_dir", "soc_dir", ("data_root", "soc/from_soc"), "local copy of the SOC exchange"),
     _p("stix_conf_dir", "stix_conf_dir", ("data_root", "STIX-CONF"), "STIX-CONF git clone"),
@@ -250,7 +254,7 @@ class Settings:
                 "name": f.name,
                 "toml": f"{f.section}.{f.key}",
                 "env": env_name(f.name),
-                "value": _as_text(self.values[f.name]),
+                "value": _as_text(self.values[f.name], secret=f.kind == "url"),
                 "source": self.sources[f.name],
                 "doc": f.doc,
             }
@@ -258,7 +262,12 @@ class Settings:
         ]
 
 
-def _as_text(value: Any) -> Any:
+def _as_text(value: Any, *, secret: bool = False) -> Any:
+    if secret and isinstance(value, str):
+        parts = urlsplit(value)
+        if parts.password is not None:
+            host = parts.netloc.rsplit("@", 1)[1]
+            return urlunsplit(parts._replace(netloc=f"{parts.username}:***@{host}"))
     if isinstance(value, Path | dt.date):
         return str(value)
     if isinstance(value, list | tuple):
@@ -302,6 +311,8 @@ def _convert(field: Field, raw: Any, base: Path | None) -> Any:
         if field.kind == "source":
             text = str(raw)
             return text if is_remote(text) else _convert(Field("", "", "", "path"), text, base)
+        if field.kind == "url":
+            return _check_url(field, str(raw).strip())
         if field.kind == "float":
             return float(raw)
         if field.kind == "int":
@@ -320,6 +331,12 @@ def _convert(field: Field, raw: Any, base: Path | None) -> Any:
         return str(raw)
     except (ValueError, KeyError, TypeError) as err:
         raise ConfigError(f"bad value {raw!r} for {field.name}: {err}", key=field.name) from err
+
+
+def _check_url(field: Field, text: str) -> str:
+    if urlsplit(text).scheme.lower() not in ("postgresql", "postgres"):
+        raise ValueError("the catalog URL must start with postgresql:// (user:password@host/db)")
+    return text
 
 
 def _check_cron(field: Field, text: str) -> str:

@@ -11,8 +11,10 @@ import warnings
 __all__ = [
     "ArchiveReadOnlyError",
     "ArchiveWriteError",
+    "CatalogArchiveMismatchError",
     "CatalogBusyError",
     "CatalogError",
+    "CatalogUnavailableError",
     "CatalogUnreadableError",
     "CatalogWriteError",
     "DiskFullError",
@@ -247,6 +249,24 @@ class CatalogWriteError(CatalogError):
 
     def __init__(self, reason: str, *, path: str | os.PathLike[str]) -> None:
         super().__init__(reason, path=path, message=f"catalog cannot be written: {reason}")
+
+
+class CatalogUnavailableError(CatalogError):
+    """The catalog server (PostgreSQL) cannot be reached, refuses the login or went away."""
+
+    def __init__(self, reason: str, *, path: str | os.PathLike[str]) -> None:
+        super().__init__(reason, path=path, message=f"catalog server unavailable: {reason}")
+
+
+class CatalogArchiveMismatchError(CatalogError):
+    """The catalog database records another archive than the one this process writes.
+
+    Product paths are stored relative to the archive root, so two archives sharing one catalog
+    database would mix their rows; the catalog refuses instead.
+    """
+
+    def __init__(self, reason: str, *, path: str | os.PathLike[str]) -> None:
+        super().__init__(reason, path=path, message=f"catalog belongs to another archive: {reason}")
 
 
 class StixWarning(Warning):

@@ -96,7 +96,7 @@ def catalog_status(catalog: Catalog) -> dict[str, Any]:
     colon: ``unknown APID``, ``SCET outside mission``, ``layout beyond packet length`` ...);
     ``quarantine_latest`` lists the latest with file, position in it and packetID.
     """
-    if not catalog.path.exists():
+    if not catalog.exists():
         return {"busy": False, "last_tm_file": None, "quarantine": {}, "quarantine_latest": []}
     try:
         with catalog.connect_readonly() as conn:
@@ -108,7 +108,7 @@ def catalog_status(catalog: Catalog) -> dict[str, Any]:
             counts = dict(
                 conn.execute(
                     "SELECT trim(split_part(reason, ':', 1)), count(*) FROM quarantine"
-                    " GROUP BY ALL ORDER BY 2 DESC, 1"
+                    " GROUP BY 1 ORDER BY 2 DESC, 1"
                 ).fetchall()
             )
             latest = conn.execute(

@@ -34,11 +34,19 @@ def cat(tmp_path: Path) -> Catalog:
     return Catalog(tmp_path / "catalog.duckdb")
 
 
+@pytest.fixture(params=["duckdb", "postgres"])
+def any_cat(request, tmp_path: Path) -> Catalog:
+    """The catalog on each backend: the DuckDB file, and a PostgreSQL database (same methods)."""
+    if request.param == "duckdb":
+        return Catalog(tmp_path / "catalog.duckdb")
+    return Catalog(request.getfixturevalue("pg_url"), archive_root=tmp_path)
+
+
 # ---------------------------------------------------------------------------- single process
 
 
 @pytest.mark.realdata
-def test_record_real_tm_file(cat: Catalog, testdata: Path):
+def test_record_real_tm_file(any_cat: Catalog, testdata: Path):
     # moc_test file: real TM with several packet kinds
     tm, batch, report = decode_tm_file(testdata / "tm" / "PktTmRaw.moc_test-20191127.xml")
     h = batch.headers
@@ -47,7 +55,7 @@ def test_record_real_tm_file(cat: Catalog, testdata: Path):
     )
     span = (int(h["scet_coarse"].min()), int(h["scet_coarse"].max()))
     days = sorted({date(2000, 1, 1) + timedelta(days=int(c) // 86400) for c in h["scet_coarse"]})
-    out = cat.record_tm_file(
+    out = any_cat.record_tm_file(
         tm,
         status="indexed",
         packets_by_kind=kinds,
@@ -57,7 +65,7 @@ def test_record_real_tm_file(cat: Catalog, testdata: Path):
         days_by_product={"hk_maxi": days},
     )
     assert not out.spooled
-    row = cat.tm_file(tm.name)
+    row = any_cat.tm_file(tm.name)
     assert row["sha256"] == tm.sha256
     assert row["size"] == tm.path.stat().st_size
     assert row["n_packets"] == len(batch) == sum(row["packets_by_kind"].values())
@@ -65,96 +73,98 @@ def test_record_real_tm_file(cat: Catalog, testdata: Path):
     assert (row["scet_coarse_min"], row["scet_coarse_max"]) == span
     assert row["status"] == "indexed"
     assert row["content_version"] == 1
-    assert cat.is_known_tm(tm.name, tm.sha256)
-    assert cat.tm_files_for_day(days[0]) == [tm.name]
-    assert cat.tm_paths_for_day(days[0], ["hk_maxi"]) == [(tm.name, tm.path)]
-    assert len(cat.quarantined(tm.name)) == len(report.quarantined)
+    assert any_cat.is_known_tm(tm.name, tm.sha256)
+    assert any_cat.tm_files_for_day(days[0]) == [tm.name]
+    assert any_cat.tm_paths_for_day(days[0], ["hk_maxi"]) == [(tm.name, tm.path)]
+    assert len(any_cat.quarantined(tm.name)) == len(report.quarantined)
+    if not isinstance(any_cat, Catalog):
+        return
     # plain duckdb sees plain tables
-    with duckdb.connect(str(cat.path), read_only=True) as conn:
+    with duckdb.connect(str(any_cat.path), read_only=True) as conn:
         got = conn.execute("SELECT name, n_packets FROM tm_files").fetchall()
         assert got == [(tm.name, len(batch))]
         hk = conn.execute("SELECT packets_by_kind->>'$.3_25' FROM tm_files").fetchone()[0]
         assert hk == (str(kinds["3_25"]) if "3_25" in kinds else None)
 
 
-def test_same_content_is_known_new_content_is_a_new_version(cat: Catalog):
+def test_same_content_is_known_new_content_is_a_new_version(any_cat: Catalog):
     first, second = _tm("PktTmRaw.a.xml", b"one"), _tm("PktTmRaw.a.xml", b"two")
-    assert not cat.is_known_tm(first.name, first.sha256)
-    cat.record_tm_file(first, status="indexed", packets_by_kind={"3_25_2": 4}, n_packets=4)
-    assert cat.is_known_tm(first.name, first.sha256)
-    assert not cat.is_known_tm(second.name, second.sha256)
+    assert not any_cat.is_known_tm(first.name, first.sha256)
+    any_cat.record_tm_file(first, status="indexed", packets_by_kind={"3_25_2": 4}, n_packets=4)
+    assert any_cat.is_known_tm(first.name, first.sha256)
+    assert not any_cat.is_known_tm(second.name, second.sha256)
 
     # the same delivery again: only last_seen moves, the indexed record is kept
-    cat.record_tm_file(first, status="duplicate")
-    row = cat.tm_file(first.name)
+    any_cat.record_tm_file(first, status="duplicate")
+    row = any_cat.tm_file(first.name)
     assert (row["status"], row["n_packets"], row["n_versions"]) == ("indexed", 4, 1)
     assert row["last_seen"] > row["last_indexed"]
 
-    cat.record_tm_file(second, status="incomplete", n_packets=2, error="open sequence")
-    row = cat.tm_file(first.name)
+    any_cat.record_tm_file(second, status="incomplete", n_packets=2, error="open sequence")
+    row = any_cat.tm_file(first.name)
     assert (row["sha256"], row["content_version"], row["n_versions"]) == (second.sha256, 2, 2)
     assert (row["status"], row["error"]) == ("incomplete", "open sequence")
-    history = cat.tm_file_versions(first.name)
+    history = any_cat.tm_file_versions(first.name)
     assert [v["sha256"] for v in history] == [first.sha256, second.sha256]
     assert history[0]["status"] == "indexed"
     assert row["first_seen"] == history[0]["first_seen"]
-    assert cat.stats()["tm_file_versions"] == 2
+    assert any_cat.stats()["tm_file_versions"] == 2
 
 
-def test_failed_file_is_not_known(cat: Catalog):
+def test_failed_file_is_not_known(any_cat: Catalog):
     tm = _tm("PktTmRaw.bad.xml", b"broken")
-    cat.record_tm_file(tm, status="failed", error="TMFileError: not a SOC response")
-    assert not cat.is_known_tm(tm.name, tm.sha256)
-    assert cat.tm_file(tm.name)["error"].startswith("TMFileError")
+    any_cat.record_tm_file(tm, status="failed", error="TMFileError: not a SOC response")
+    assert not any_cat.is_known_tm(tm.name, tm.sha256)
+    assert any_cat.tm_file(tm.name)["error"].startswith("TMFileError")
     with pytest.raises(ValueError, match="status must be one of"):
-        cat.record_tm_file(tm, status="done")
+        any_cat.record_tm_file(tm, status="done")
 
 
-def test_tm_days_union_and_product_filter(cat: Catalog):
+def test_tm_days_union_and_product_filter(any_cat: Catalog):
     d1, d2 = date(2024, 5, 1), date(2024, 5, 2)
-    cat.record_tm_days("PktTmRaw.a.xml", {"ql_lightcurve": [d1, d2], "hk_maxi": [d1]})
-    cat.record_tm_days("PktTmRaw.b.xml", {"hk_maxi": [d2]})
-    cat.record_tm_days("PktTmRaw.a.xml", {"ql_lightcurve": [d1]})  # repeat: nothing added
-    assert cat.tm_files_for_day(d1) == ["PktTmRaw.a.xml"]
-    assert cat.tm_files_for_day(d2) == ["PktTmRaw.a.xml", "PktTmRaw.b.xml"]
-    assert cat.tm_files_for_day(d2, products=["hk_maxi"]) == ["PktTmRaw.b.xml"]
-    assert cat.tm_files_for_day(d2, products=[]) == []
-    assert cat.tm_files_for_day(date(2024, 5, 3)) == []
+    any_cat.record_tm_days("PktTmRaw.a.xml", {"ql_lightcurve": [d1, d2], "hk_maxi": [d1]})
+    any_cat.record_tm_days("PktTmRaw.b.xml", {"hk_maxi": [d2]})
+    any_cat.record_tm_days("PktTmRaw.a.xml", {"ql_lightcurve": [d1]})  # repeat: nothing added
+    assert any_cat.tm_files_for_day(d1) == ["PktTmRaw.a.xml"]
+    assert any_cat.tm_files_for_day(d2) == ["PktTmRaw.a.xml", "PktTmRaw.b.xml"]
+    assert any_cat.tm_files_for_day(d2, products=["hk_maxi"]) == ["PktTmRaw.b.xml"]
+    assert any_cat.tm_files_for_day(d2, products=[]) == []
+    assert any_cat.tm_files_for_day(date(2024, 5, 3)) == []
     # not recorded as a TM file yet: the name is returned without a path
-    assert cat.tm_paths_for_day(d1) == [("PktTmRaw.a.xml", None)]
-    assert cat.stats()["tm_file_days"] == 4
+    assert any_cat.tm_paths_for_day(d1) == [("PktTmRaw.a.xml", None)]
+    assert any_cat.stats()["tm_file_days"] == 4
 
 
-def test_products_newest_write_wins(cat: Catalog):
+def test_products_newest_write_wins(any_cat: Catalog):
     t0 = datetime(2024, 5, 2, 12, tzinfo=UTC)
-    cat.record_products([_product("/a/lb.fits", t0, sha="1" * 64, inputs=("x.xml",))])
-    cat.record_products(
+    any_cat.record_products([_product("/a/lb.fits", t0, sha="1" * 64, inputs=("x.xml",))])
+    any_cat.record_products(
         [_product("/a/lb.fits", t0 + timedelta(hours=1), sha="2" * 64, run_id="r2")]
     )
-    cat.record_products(
+    any_cat.record_products(
         [_product("/a/lb.fits", t0 - timedelta(hours=1), sha="3" * 64)]
     )  # late replay
-    row = cat.product_file("/a/lb.fits")
+    row = any_cat.product_file("/a/lb.fits")
     assert (row["sha256"], row["run_id"], row["data_version"]) == ("2" * 64, "r2", "2" * 64)
     assert row["written_at"] == datetime(2024, 5, 2, 13, tzinfo=UTC).replace(
         tzinfo=None
     )  # naive UTC
     assert row["partition_day"] == date(2024, 5, 1)
     # several records of one path in one call: the newest is kept
-    cat.record_products(
+    any_cat.record_products(
         [
             _product("/a/l0.fits", t0 + timedelta(minutes=2), sha="5" * 64, inputs=("a", "b")),
             _product("/a/l0.fits", t0 + timedelta(minutes=1), sha="4" * 64),
         ]
     )
-    assert cat.product_file("/a/l0.fits")["inputs"] == ["a", "b"]
-    assert cat.stats()["product_files_by_level"] == {"LB": 2}
+    assert any_cat.product_file("/a/l0.fits")["inputs"] == ["a", "b"]
+    assert any_cat.stats()["product_files_by_level"] == {"LB": 2}
 
 
-def test_lb_inputs_and_quarantine_deduplicated(cat: Catalog):
-    cat.record_lb_inputs("/a/lb.fits", ["t2.xml", "t1.xml", "t1.xml"])
-    cat.record_lb_inputs(Path("/a/lb.fits"), ["t3.xml", "t2.xml"])
-    assert cat.lb_tm_inputs("/a/lb.fits") == ["t1.xml", "t2.xml", "t3.xml"]
+def test_lb_inputs_and_quarantine_deduplicated(any_cat: Catalog):
+    any_cat.record_lb_inputs("/a/lb.fits", ["t2.xml", "t1.xml", "t1.xml"])
+    any_cat.record_lb_inputs(Path("/a/lb.fits"), ["t3.xml", "t2.xml"])
+    assert any_cat.lb_tm_inputs("/a/lb.fits") == ["t1.xml", "t2.xml", "t3.xml"]
 
     items = [
         QuarantinedPacket("t1.xml", 5, "invalid hex", packet_id=17),
@@ -162,24 +172,24 @@ def test_lb_inputs_and_quarantine_deduplicated(cat: Catalog):
         QuarantinedPacket("t1.xml", 5, "unknown spid", spid=54102),
         QuarantinedPacket("t1.xml", None, "truncated file"),
     ]
-    cat.record_quarantine(items)
-    cat.record_quarantine(items[:1])
-    rows = cat.quarantined("t1.xml")
+    any_cat.record_quarantine(items)
+    any_cat.record_quarantine(items[:1])
+    rows = any_cat.quarantined("t1.xml")
     assert [(r["packet_index"], r["reason"]) for r in rows] == [
         (None, "truncated file"),
         (5, "invalid hex"),
         (5, "unknown spid"),
     ]
     assert rows[2]["spid"] == 54102
-    assert cat.quarantined("other.xml") == []
-    assert len(cat.quarantined()) == 3
+    assert any_cat.quarantined("other.xml") == []
+    assert len(any_cat.quarantined()) == 3
 
 
-def test_many_quarantined_packets_in_one_write(cat: Catalog):
+def test_many_quarantined_packets_in_one_write(any_cat: Catalog):
     items = [QuarantinedPacket("big.xml", i, "invalid hex") for i in range(2345)]
-    cat.record_tm_file(_tm("big.xml", b"x"), status="indexed", quarantined=items)
-    assert cat.stats()["quarantine"] == 2345
-    assert cat.tm_file("big.xml")["n_quarantined"] == 2345
+    any_cat.record_tm_file(_tm("big.xml", b"x"), status="indexed", quarantined=items)
+    assert any_cat.stats()["quarantine"] == 2345
+    assert any_cat.tm_file("big.xml")["n_quarantined"] == 2345
 
 
 def test_reading_a_new_catalog_creates_it(tmp_path: Path):

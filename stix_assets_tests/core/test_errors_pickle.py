@@ -11,6 +11,8 @@ from stix_assets.core import errors
         errors.TMFileError("empty file", file="a.xml"),
         errors.PacketDecodeError("truncated packet", file="a.xml", packet_index=3, spid=54118),
         errors.DiskFullError(path="/a/x.fits", free_bytes=0),
+        errors.CatalogUnavailableError("connection refused", path="postgresql://u:***@h/db"),
+        errors.CatalogArchiveMismatchError("another archive", path="postgresql://h/db"),
     ],
 )
 def test_errors_survive_pickling_with_their_fields(err):

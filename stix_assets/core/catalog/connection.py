@@ -114,6 +114,10 @@ class CatalogFile:
         """The archive root, absolute: stored product paths are relative to it."""
         return self.archive.root
 
+    def exists(self) -> bool:
+        """Whether the catalog file exists (a read or write creates it)."""
+        return self.path.exists()
+
     def flush_spool(self, *, timeout_s: float | None = None) -> int:
         """Ingest all pending spool manifests now; return how many were ingested.
 

@@ -16,11 +16,18 @@ from stix_assets.core.catalog import products as product_store
 from stix_assets.core.catalog import quarantine, reprocess, tm_files
 from stix_assets.core.catalog.base import WriteOutcome
 from stix_assets.core.catalog.connection import CatalogFile
+from stix_assets.core.catalog.kernels import KERNEL_ZIPS_SQL
+from stix_assets.core.catalog.location import is_server_url
 from stix_assets.core.catalog.products import ProductFileRecord
+from stix_assets.core.catalog.publish import PUBLISH_HISTORY_SQL
 from stix_assets.core.catalog.registry import OP_HANDLERS
+from stix_assets.core.catalog.server import CatalogServer
 from stix_assets.core.tmtc import QuarantinedPacket, TMFile
 
-__all__ = ["Catalog"]
+__all__ = ["WRITE_TIMEOUT_S", "Catalog", "PostgresCatalog"]
+
+WRITE_TIMEOUT_S = 120.0
+"""Least time a PostgreSQL write retries transactions the server aborted (s)."""
 
 _TABLES = (
     "tm_files",
@@ -32,40 +39,13 @@ _TABLES = (
 )
 
 
-class Catalog(CatalogFile):
-    """The DuckDB catalog under the data root; safe to use from many processes at once.
+class _CatalogMethods:
+    """The public methods of a catalog, over the ``_write``/``_read`` of either backend."""
 
-    Parameters
-    ----------
-    path : the DuckDB file (created with its schema on first write)
-    archive_root : the product archive; product paths are stored relative to it. Default: the
-        folder that holds ``path`` (the usual ``<archive>/stix_catalog.duckdb``); pass it when
-        the catalog file lives elsewhere (``--catalog``, ``STIX_CATALOG_PATH``)
-    lock_timeout_s : how long a write waits for the lock before spooling (s)
-    read_timeout_s : how long a read waits for the lock before raising `CatalogBusyError` (s)
-    spool_dir : folder for spooled writes, default ``<path>.spool`` next to the database
-    """
-
-    def __init__(
-        self,
-        path: Path | str,
-        *,
-        archive_root: Path | str | None = None,
-        lock_timeout_s: float = 2.0,
-        read_timeout_s: float = 5.0,
-        spool_dir: Path | str | None = None,
-    ) -> None:
-        super().__init__(
-            path,
-            handlers=OP_HANDLERS,
-            archive_root=archive_root,
-            lock_timeout_s=lock_timeout_s,
-            read_timeout_s=read_timeout_s,
-            spool_dir=spool_dir,
-        )
-
-    def __repr__(self) -> str:
-        return f"Catalog({str(self.path)!r}, archive_root={str(self.archive_root)!r})"
+    archive: Any
+    _write: Any
+    _read: Any
+    pending_manifests: Any
 
     def stored_path(self, path: Path | str) -> str:
         """Return the form a product path has in the catalog (relative to the archive root).
@@ -285,12 +265,94 @@ class Catalog(CatalogFile):
             out: dict[str, Any] = {
                 table: c.execute(f"SELECT count(*) FROM {table}").fetchone()[0] for table in _TABLES
             }
-            by_status = "SELECT status, count(*) FROM tm_files GROUP BY ALL ORDER BY 1"
+            by_status = "SELECT status, count(*) FROM tm_files GROUP BY status ORDER BY 1"
             out["tm_files_by_status"] = dict(c.execute(by_status).fetchall())
-            by_level = "SELECT level, count(*) FROM product_files GROUP BY ALL ORDER BY 1"
+            by_level = "SELECT level, count(*) FROM product_files GROUP BY level ORDER BY 1"
             out["product_files_by_level"] = dict(c.execute(by_level).fetchall())
             return out
 
         out = self._read(query)
         out["spool_pending"] = len(self.pending_manifests())
         return out
+
+
+class Catalog(_CatalogMethods, CatalogFile):
+    """The processing catalog; safe to use from many processes at once.
+
+    ``Catalog(path)`` opens the DuckDB file (the embedded default, ``<archive>/stix_catalog.duckdb``);
+    ``Catalog("postgresql://...", archive_root=...)`` returns a `PostgresCatalog` with the same
+    methods, so every caller takes either from the settings (`location.catalog_location`).
+
+    Parameters
+    ----------
+    path : the DuckDB file (created with its schema on first write), or a PostgreSQL URL
+    archive_root : the product archive; product paths are stored relative to it. Default: the
+        folder that holds ``path`` (the usual ``<archive>/stix_catalog.duckdb``); pass it when
+        the catalog file lives elsewhere (``--catalog``, ``STIX_CATALOG_PATH``); required with a
+        URL
+    lock_timeout_s : how long a write waits for the lock before spooling (s)
+    read_timeout_s : how long a read waits for the lock before raising `CatalogBusyError` (s)
+    spool_dir : folder for spooled writes, default ``<path>.spool`` next to the database
+    """
+
+    def __new__(cls, path: Path | str, **kwargs: Any) -> "Catalog":
+        """Return a `PostgresCatalog` for a ``postgresql://`` URL, else a DuckDB catalog."""
+        if is_server_url(path):
+            return PostgresCatalog(str(path), **kwargs)  # type: ignore[return-value]
+        return super().__new__(cls)
+
+    def __init__(
+        self,
+        path: Path | str,
+        *,
+        archive_root: Path | str | None = None,
+        lock_timeout_s: float = 2.0,
+        read_timeout_s: float = 5.0,
+        spool_dir: Path | str | None = None,
+    ) -> None:
+        super().__init__(
+            path,
+            handlers=OP_HANDLERS,
+            archive_root=archive_root,
+            lock_timeout_s=lock_timeout_s,
+            read_timeout_s=read_timeout_s,
+            spool_dir=spool_dir,
+        )
+
+    def __repr__(self) -> str:
+        return f"Catalog({str(self.path)!r}, archive_root={str(self.archive_root)!r})"
+
+
+class PostgresCatalog(_CatalogMethods, CatalogServer):
+    """The processing catalog in a PostgreSQL database (`server`): the methods of `Catalog`.
+
+    Parameters
+    ----------
+    url : ``postgresql://user:password@host:port/dbname``
+    archive_root : the product archive (required: a database has no folder to default to)
+    lock_timeout_s : how long a write retries transactions the server aborted (s); at least
+        `WRITE_TIMEOUT_S`, since a server write has no spool to fall back on
+    read_timeout_s, spool_dir : accepted for the DuckDB signature; not used
+    """
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        archive_root: Path | str | None = None,
+        lock_timeout_s: float = 2.0,
+        read_timeout_s: float = 5.0,
+        spool_dir: Path | str | None = None,
+    ) -> None:
+        if archive_root is None:
+            raise ValueError("a PostgreSQL catalog needs archive_root (the archive it serves)")
+        super().__init__(
+            url,
+            handlers=OP_HANDLERS,
+            archive_root=archive_root,
+            extra_ddl=(PUBLISH_HISTORY_SQL, KERNEL_ZIPS_SQL),
+            write_timeout_s=max(lock_timeout_s, WRITE_TIMEOUT_S),
+        )
+
+    def __repr__(self) -> str:
+        return f"PostgresCatalog({self.location!r}, archive_root={str(self.archive_root)!r})"

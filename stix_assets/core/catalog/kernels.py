@@ -92,7 +92,10 @@ def apply_kernel_zip(conn: duckdb.DuckDBPyConnection, op: dict[str, Any]) -> Non
     conn.execute(KERNEL_ZIPS_SQL)
     r = op["row"]
     conn.execute(
-        "INSERT OR REPLACE INTO kernel_zips VALUES (?, ?, ?, ?, ?, ?::VARCHAR[], ?::TIMESTAMP, ?)",
+        "INSERT INTO kernel_zips VALUES (?, ?, ?, ?, ?, ?::VARCHAR[], ?::TIMESTAMP, ?)"
+        " ON CONFLICT (name) DO UPDATE SET size = excluded.size, mtime_ns = excluded.mtime_ns,"
+        " sha256 = excluded.sha256, n_files = excluded.n_files, files = excluded.files,"
+        " extracted_at = excluded.extracted_at, run_id = excluded.run_id",
         [
             r["name"],
             r["size"],

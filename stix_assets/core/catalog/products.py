@@ -103,15 +103,15 @@ _LB_INPUT_COLUMNS = (("lb_path", ""), ("tm_name", ""), ("recorded_at", "TIMESTAM
 
 _PARTITION_SQL = """
 SELECT p.product, p.path FROM product_files p
-WHERE p.level = ? AND (list_contains(?, p.product) OR ? IS NULL) AND (
+WHERE p.level = ? AND (p.product = ANY(?::VARCHAR[]) OR ?::VARCHAR[] IS NULL) AND (
     p.partition_day = ?
     OR (p.partition_day IS NULL AND (
         EXISTS (SELECT 1 FROM tm_file_days d WHERE d.scet_day = ? AND d.product = p.product
-                AND list_contains(p.inputs, d.tm_name))
+                AND d.tm_name = ANY(p.inputs))
         OR EXISTS (SELECT 1 FROM product_files q JOIN tm_file_days d
-                   ON d.product = q.product AND list_contains(q.inputs, d.tm_name)
+                   ON d.product = q.product AND d.tm_name = ANY(q.inputs)
                    WHERE q.level = 'LB' AND q.product = p.product AND d.scet_day = ?
-                   AND list_contains(p.inputs, regexp_extract(q.path, '[^/]+$')))
+                   AND regexp_replace(q.path, '^.*/', '') = ANY(p.inputs))
     ))
 )
 ORDER BY p.product, p.path
@@ -166,7 +166,8 @@ def apply_lb_inputs(conn: duckdb.DuckDBPyConnection, op: dict[str, Any]) -> None
         "lb_inputs",
         _LB_INPUT_COLUMNS,
         rows,
-        "ON CONFLICT DO UPDATE SET recorded_at = least(recorded_at, excluded.recorded_at)",
+        "ON CONFLICT (lb_path, tm_name) DO UPDATE"
+        " SET recorded_at = least(lb_inputs.recorded_at, excluded.recorded_at)",
     )
 
 
@@ -188,7 +189,7 @@ def apply_forget_levels(conn: duckdb.DuckDBPyConnection, op: dict[str, Any]) -> 
             [at, at],
         )
     conn.execute(
-        "DELETE FROM product_files WHERE list_contains(?, level) AND written_at <= ?::TIMESTAMP",
+        "DELETE FROM product_files WHERE level = ANY(?::VARCHAR[]) AND written_at <= ?::TIMESTAMP",
         [levels, at],
     )
 
@@ -224,7 +225,7 @@ def request_rows(conn: duckdb.DuckDBPyConnection, level: str, products: Iterable
     """Stored paths of the per-request (BSD) files of a level for ``products``, any day, sorted."""
     sql = (
         "SELECT path FROM product_files WHERE level = ? AND partition_day IS NULL"
-        " AND list_contains(?, product) ORDER BY path"
+        " AND product = ANY(?::VARCHAR[]) ORDER BY path"
     )
     return [r[0] for r in conn.execute(sql, [level.upper(), list(products)]).fetchall()]
 
@@ -232,7 +233,7 @@ def request_rows(conn: duckdb.DuckDBPyConnection, level: str, products: Iterable
 def days_needing_reprocessing(conn: duckdb.DuckDBPyConnection, level: str) -> dict[date, list[str]]:
     """Partition days whose current files were made with kernels that do not cover them."""
     sql = (
-        "SELECT partition_day, list(DISTINCT product ORDER BY product) FROM product_files"
+        "SELECT partition_day, array_agg(DISTINCT product ORDER BY product) FROM product_files"
         " WHERE level = ? AND needs_reprocessing AND partition_day IS NOT NULL"
         " GROUP BY partition_day ORDER BY partition_day"
     )

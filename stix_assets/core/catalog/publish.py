@@ -29,8 +29,8 @@ CREATE TABLE IF NOT EXISTS publish_history (
     name VARCHAR NOT NULL,        -- file name as published (complete, maybe version-bumped)
     path VARCHAR NOT NULL,        -- directory of the source file
     version INTEGER NOT NULL,     -- version of the published name
-    p_date DOUBLE NOT NULL,       -- UNIX time of the decision
-    m_date DOUBLE NOT NULL,       -- source mtime (STIXCore: ctime)
+    p_date DOUBLE PRECISION NOT NULL,  -- UNIX time of the decision
+    m_date DOUBLE PRECISION NOT NULL,  -- source mtime (STIXCore: ctime)
     esaname VARCHAR NOT NULL,     -- first five name parts of the published name
     modified_esaname VARCHAR,     -- '-supN' name (+ .fits) if published as supplement
     result INTEGER,               -- 10 PUBLISHED 11 IGNORED 12 MODIFIED 13 BLACKLISTED 14 ERROR
@@ -57,8 +57,8 @@ PUBLISH_HISTORY_COLUMNS: tuple[tuple[str, str], ...] = (
     ("name", ""),
     ("path", ""),
     ("version", "INTEGER"),
-    ("p_date", "DOUBLE"),
-    ("m_date", "DOUBLE"),
+    ("p_date", "DOUBLE PRECISION"),
+    ("m_date", "DOUBLE PRECISION"),
     ("esaname", ""),
     ("modified_esaname", "VARCHAR"),
     ("result", "INTEGER"),

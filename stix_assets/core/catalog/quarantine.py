@@ -47,7 +47,8 @@ def apply_quarantine(conn: duckdb.DuckDBPyConnection, op: dict[str, Any]) -> Non
         "quarantine",
         _COLUMNS,
         rows,
-        "ON CONFLICT DO UPDATE SET recorded_at = least(recorded_at, excluded.recorded_at)",
+        "ON CONFLICT (file, packet_index, reason) DO UPDATE"
+        " SET recorded_at = least(quarantine.recorded_at, excluded.recorded_at)",
     )
 
 

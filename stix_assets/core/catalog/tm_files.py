@@ -57,8 +57,16 @@ WHERE name = ? AND sha256 = ?
 """
 
 # the current content of a name is the one seen last; tm_files is recomputed from the versions
-_FILE_REFRESH = """
-INSERT OR REPLACE INTO tm_files
+_FILE_COLUMNS = (
+    "name, path, size, sha256, kind, content_version, n_versions, status, error, n_packets,"
+    " n_quarantined, packets_by_kind, scet_coarse_min, scet_coarse_max, first_seen, last_seen,"
+    " last_indexed"
+)
+_FILE_UPDATES = ", ".join(
+    f"{c} = excluded.{c}" for c in _FILE_COLUMNS.replace(" ", "").split(",")[1:]
+)
+_FILE_REFRESH = f"""
+INSERT INTO tm_files ({_FILE_COLUMNS})
 SELECT v.name, v.path, v.size, v.sha256, v.kind,
     (SELECT count(*) FROM tm_file_versions w WHERE w.name = v.name AND w.first_seen <= v.first_seen),
     (SELECT count(*) FROM tm_file_versions w WHERE w.name = v.name),
@@ -66,6 +74,7 @@ SELECT v.name, v.path, v.size, v.sha256, v.kind,
     v.scet_coarse_max, (SELECT min(first_seen) FROM tm_file_versions w WHERE w.name = v.name),
     v.last_seen, v.last_indexed
 FROM tm_file_versions v WHERE v.name = ? ORDER BY v.last_seen DESC, v.sha256 LIMIT 1
+ON CONFLICT (name) DO UPDATE SET {_FILE_UPDATES}
 """
 
 # ---------------------------------------------------------------------- ops
@@ -161,7 +170,8 @@ def apply_tm_days(conn: duckdb.DuckDBPyConnection, op: dict[str, Any]) -> None:
         "tm_file_days",
         [("tm_name", ""), ("product", ""), ("scet_day", "DATE"), ("recorded_at", "TIMESTAMP")],
         rows,
-        "ON CONFLICT DO UPDATE SET recorded_at = least(recorded_at, excluded.recorded_at)",
+        "ON CONFLICT (tm_name, product, scet_day) DO UPDATE"
+        " SET recorded_at = least(tm_file_days.recorded_at, excluded.recorded_at)",
     )
 
 
@@ -191,7 +201,10 @@ HANDLERS: tuple[tuple[str, OpHandler], ...] = (
 
 def is_known_tm(conn: duckdb.DuckDBPyConnection, name: str, sha256: str) -> bool:
     """Tell whether this exact content of ``name`` was indexed (status in `KNOWN_STATUSES`)."""
-    sql = "SELECT count(*) FROM tm_file_versions WHERE name = ? AND sha256 = ? AND list_contains(?, status)"
+    sql = (
+        "SELECT count(*) FROM tm_file_versions WHERE name = ? AND sha256 = ?"
+        " AND status = ANY(?::VARCHAR[])"
+    )
     return conn.execute(sql, [name, sha256, list(KNOWN_STATUSES)]).fetchone()[0] > 0
 
 
@@ -221,7 +234,7 @@ def tm_paths_for_day(
     )
     params: list[Any] = [scet_day]
     if products is not None:
-        sql += " AND list_contains(?, d.product)"
+        sql += " AND d.product = ANY(?::VARCHAR[])"
         params.append(list(products))
     rows = conn.execute(sql + " ORDER BY d.tm_name", params).fetchall()
     return [(name, Path(p) if p else None) for name, p in rows]

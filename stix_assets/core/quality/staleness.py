@@ -66,18 +66,21 @@ def product_times(catalog: Catalog, paths: Sequence[Path | str]) -> list[Product
     file's mtime, else the catalog's ``last_indexed``) or a product file name (the newest
     ``written_at`` of that name, else its mtime).
     """
-    sql_products = "SELECT path, written_at, inputs FROM product_files WHERE list_contains(?, path)"
+    sql_products = (
+        "SELECT path, written_at, inputs FROM product_files WHERE path = ANY(?::VARCHAR[])"
+    )
     wanted = {str(p): catalog.stored_path(p) for p in paths}  # as given -> as stored
     with catalog.connect_readonly() as conn:
         rows = conn.execute(sql_products, [sorted(set(wanted.values()))]).fetchall()
         names = sorted({n for _, _, inputs in rows for n in inputs or []})
         tm = conn.execute(
-            "SELECT name, path, last_indexed FROM tm_files WHERE list_contains(?, name)", [names]
+            "SELECT name, path, last_indexed FROM tm_files WHERE name = ANY(?::VARCHAR[])",
+            [names],
         ).fetchall()
         prods = conn.execute(
-            "SELECT regexp_extract(path, '[^/]+$') AS name, max(written_at), any_value(path)"
-            " FROM product_files WHERE list_contains(?, regexp_extract(path, '[^/]+$'))"
-            " GROUP BY ALL",
+            "SELECT regexp_replace(path, '^.*/', '') AS name, max(written_at), min(path)"
+            " FROM product_files WHERE regexp_replace(path, '^.*/', '') = ANY(?::VARCHAR[])"
+            " GROUP BY 1",
             [names],
         ).fetchall()
     times: dict[str, datetime | None] = {}
