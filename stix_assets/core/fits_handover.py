@@ -16,11 +16,18 @@ entries of its parent (the LB files for the L0 workers); what a worker writes st
 
 import os
 from collections import OrderedDict
+from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Any, Protocol
 
-if TYPE_CHECKING:
-    from stix_assets.core.fits import FitsContent
+import numpy as np
+
+
+class _Content(Protocol):
+    """What is kept: `stix_assets.core.fits.FitsContent` (named by shape: fits imports this)."""
+
+    tables: Mapping[str, np.ndarray]
+
 
 __all__ = ["MAX_BYTES", "MAX_ENTRIES", "forget_all", "identity", "recall", "remember"]
 
@@ -31,7 +38,7 @@ MAX_BYTES = 512 * 2**20
 """Table bytes kept; beyond this the oldest files are dropped (they are read from disk)."""
 
 _Key = tuple[int, int, int, int]
-_ENTRIES: "OrderedDict[_Key, FitsContent]" = OrderedDict()
+_ENTRIES: "OrderedDict[_Key, Any]" = OrderedDict()
 _SIZES: dict[_Key, int] = {}
 
 
@@ -41,7 +48,7 @@ def identity(path: Path | str) -> _Key:
     return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
 
 
-def remember(key: _Key, content: "FitsContent") -> None:
+def remember(key: _Key, content: _Content) -> None:
     """Keep ``content`` as what the file with identity ``key`` holds (its arrays made read-only)."""
     for table in content.tables.values():
         table.flags.writeable = False
@@ -55,8 +62,8 @@ def remember(key: _Key, content: "FitsContent") -> None:
         total -= _SIZES.pop(old)
 
 
-def recall(path: Path | str) -> "FitsContent | None":
-    """The content left by `remember` if ``path`` is still the file written, else None."""
+def recall(path: Path | str) -> Any:
+    """The `FitsContent` left by `remember` if ``path`` is still the file written, else None."""
     if not _ENTRIES:
         return None
     try:
