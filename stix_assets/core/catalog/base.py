@@ -24,6 +24,7 @@ __all__ = [
     "WriteOutcome",
     "fetch_dicts",
     "insert_rows",
+    "stamp_ops",
     "to_utc_naive",
     "utc_now_naive",
 ]
@@ -59,6 +60,13 @@ class WriteOutcome:
             "catalog_ingested_manifests": self.ingested,
             "catalog_wait_s": round(self.waited_s, 3),
         }
+
+
+def stamp_ops(ops: Sequence[dict[str, Any]]) -> None:
+    """Stamp every op of one write with the same time (the newest-wins guard of the upserts)."""
+    at = utc_now_naive().isoformat()
+    for op in ops:
+        op["at"] = at
 
 
 def utc_now_naive() -> datetime:

@@ -42,7 +42,7 @@ from stix_assets.core.catalog.base import (
     CatalogBusyError,
     OpHandler,
     WriteOutcome,
-    utc_now_naive,
+    stamp_ops,
 )
 from stix_assets.core.catalog.faults import catalog_error, holder_pid, is_busy, is_write_failure
 from stix_assets.core.catalog.migrate import migrate, upgrade_manifest_ops
@@ -234,9 +234,7 @@ class CatalogFile:
 
     def _write(self, ops: list[dict[str, Any]], *, timeout_s: float | None = None) -> WriteOutcome:
         """Write ``ops`` in one transaction after ingesting the spool, or spool them."""
-        at = utc_now_naive().isoformat()
-        for op in ops:
-            op["at"] = at
+        stamp_ops(ops)
         with self._failures_named():
             return self._write_or_spool(ops, timeout_s=timeout_s)
 
@@ -303,9 +301,7 @@ class CatalogFile:
         CatalogBusyError
             If the lock cannot be had within ``timeout_s`` (default ``lock_timeout_s``).
         """
-        at = utc_now_naive().isoformat()
-        for op in ops:
-            op["at"] = at
+        stamp_ops(ops)
         with self._failures_named():
             self.path.parent.mkdir(parents=True, exist_ok=True)
         timeout = self.lock_timeout_s if timeout_s is None else timeout_s

@@ -29,7 +29,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
 
-from stix_assets.core.catalog.base import OpHandler, WriteOutcome, utc_now_naive
+from stix_assets.core.catalog.base import OpHandler, WriteOutcome, stamp_ops
 from stix_assets.core.catalog.location import ARCHIVE_ID_FILE, archive_identity, redact_url
 from stix_assets.core.catalog.paths import ArchivePaths
 from stix_assets.core.catalog.pg import PgConnection, connect
@@ -146,9 +146,7 @@ class CatalogServer:
 
     def _write(self, ops: list[dict[str, Any]], *, timeout_s: float | None = None) -> WriteOutcome:
         """Apply ``ops`` in one serializable transaction (retried when the server aborts it)."""
-        at = utc_now_naive().isoformat()
-        for op in ops:
-            op["at"] = at
+        stamp_ops(ops)
         waited = self._apply(ops, timeout_s=timeout_s, setup_sql=None)
         return WriteOutcome(False, None, 0, waited)
 
@@ -161,9 +159,7 @@ class CatalogServer:
         busy_message: str,
     ) -> None:
         """As `_write` (a server write is always immediate); ``setup_sql`` runs first."""
-        at = utc_now_naive().isoformat()
-        for op in ops:
-            op["at"] = at
+        stamp_ops(ops)
         self._apply(ops, timeout_s=timeout_s, setup_sql=setup_sql, busy_message=busy_message)
 
     @contextlib.contextmanager
