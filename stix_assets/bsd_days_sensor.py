@@ -18,6 +18,7 @@ from stix_assets.assets._results import data_days_from_metadata, level_asset_key
 from stix_assets.core.levels import affected_days, products_at
 from stix_assets.core.products.registry import product_by_key
 from stix_assets.partitions import scet_day_from_key, scet_day_key, scet_day_range
+from stix_assets.sensors import SENSOR_INTERVAL_S
 
 __all__ = ["BsdRecord", "bsd_l1_days_sensor", "plan_bsd_l1_days"]
 
@@ -57,7 +58,7 @@ def _bsd_products() -> list[str]:
 
 @dg.sensor(
     target=dg.AssetSelection.groups("level_1"),
-    minimum_interval_seconds=30,
+    minimum_interval_seconds=SENSOR_INTERVAL_S,
     default_status=dg.DefaultSensorStatus.RUNNING,
 )
 def bsd_l1_days_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult:

@@ -55,6 +55,15 @@ CATALOG_NAME = "stix_catalog.duckdb"
 
 
 @functools.lru_cache(maxsize=8)
+def sensor_interval_s() -> int:
+    """Seconds between ticks of the event-driven sensors (``[ingest] sensor_interval_s``).
+
+    Read from the TOML file and the environment when the code location loads, because Dagster
+    fixes a sensor's interval in its definition; at least 1 s.
+    """
+    return max(1, int(load_settings(config_file=None, env=os.environ).sensor_interval_s))
+
+
 def _idb_store(root: Path, force_version: str | None, fallback_version: str) -> IdbStore:
     # one store per process and configuration: it caches the opened IDB databases
     logger.info("idb store opened root=%s force_version=%s", root, force_version)

@@ -47,7 +47,7 @@ from stix_assets.core.products.registry import PRODUCTS
 from stix_assets.core.spice import kernel_set_name, loaded_kernels
 from stix_assets.core.tmtc import is_tm_file_name
 from stix_assets.partitions import scet_day_key, scet_day_range, tm_files
-from stix_assets.resources import StixSettings
+from stix_assets.resources import StixSettings, sensor_interval_s
 
 __all__ = [
     "DayRequest",
@@ -79,6 +79,8 @@ FOLDER_MTIME_MARGIN_S = 2.0
 """A folder mtime this close to the listing (s) is not trusted for the next tick: an entry added
 in the same clock step would leave it unchanged (2 s covers the coarsest file-system clocks)."""
 RECORDS_LIMIT = 500
+SENSOR_INTERVAL_S = sensor_interval_s()
+"""Tick interval of the inbox and TM-days sensors (and the BSD-days sensor), fixed at load."""
 
 
 # -- tm_inbox_sensor -----------------------------------------------------------------------------
@@ -290,7 +292,7 @@ def _list_inbox(folder: Path, cursor: InboxCursor, now_ns: int) -> tuple[list[In
 
 @dg.sensor(
     target=dg.AssetSelection.assets(TM_RAW_KEY),
-    minimum_interval_seconds=30,
+    minimum_interval_seconds=SENSOR_INTERVAL_S,
     default_status=dg.DefaultSensorStatus.RUNNING,
 )
 def tm_inbox_sensor(context: dg.SensorEvaluationContext, stix: StixSettings) -> dg.SensorResult:
@@ -432,7 +434,7 @@ def _lb_storage_ids(
 
 @dg.sensor(
     target=dg.AssetSelection.groups(LB_GROUP),
-    minimum_interval_seconds=30,
+    minimum_interval_seconds=SENSOR_INTERVAL_S,
     default_status=dg.DefaultSensorStatus.RUNNING,
 )
 def tm_to_days_sensor(context: dg.SensorEvaluationContext) -> dg.SensorResult:

@@ -76,6 +76,26 @@ def pg_url(pg_server) -> str:
     return pg_server.create_database()
 
 
+@pytest.fixture(scope="session")
+def demo_run(tmp_path_factory):
+    """The demo (2 days) run through the assets once per test process. Read-only: a module that
+    writes into it takes `stix_assets_tests.demo_copies.copy_demo_run` of it."""
+    from stix_assets.demo_runner import run_demo
+
+    result = run_demo(tmp_path_factory.mktemp("demo_run") / "stix-demo", days=2)
+    assert result.success, str(result.runs)
+    return result
+
+
+@pytest.fixture(scope="session")
+def demo_l1(demo_run, tmp_path_factory):
+    """A copy of `demo_run` with L1 files made from time-only kernels (`make_demo_l1`), once per
+    test process. Read-only as well: modules that write take `copy_demo_run` of it."""
+    from stix_assets_tests.core.test_flarelist import make_demo_l1
+
+    return make_demo_l1(demo_run, tmp_path_factory.mktemp("demo_l1"))
+
+
 @pytest.fixture(autouse=True)
 def _fresh_dagster_defs_state():
     """Reset Dagster's current defs-state storage around each test.

@@ -391,3 +391,31 @@ def test_tm_to_days_sensor_ignores_other_assets(cursor):
     with dg.instance_for_test() as instance:
         instance.report_runless_asset_event(dg.AssetMaterialization(asset_key="elsewhere"))
         assert tm_to_days_sensor(_days_ctx(instance, cursor)).run_requests == []
+
+
+# -- tick interval -------------------------------------------------------------------------------
+def test_sensor_interval_comes_from_the_settings_when_the_code_location_loads(tmp_path):
+    """``[ingest] sensor_interval_s`` (TOML, or ``STIX_SENSOR_INTERVAL_S``) sets the event-driven
+    sensors' interval when the code location loads; the kernel sensor and the automation keep
+    their own."""
+    import subprocess
+    import sys
+
+    from stix_assets.core.config import FIELDS
+
+    assert {f.name: f.default for f in FIELDS}["sensor_interval_s"] == 30
+    config = tmp_path / "stix.toml"
+    config.write_text("[ingest]\nsensor_interval_s = 7\n")
+    probe = (
+        "import json, stix_assets.definitions as d\n"
+        "print(json.dumps({s.name: s.minimum_interval_seconds for s in d.defs.sensors}))"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("STIX_")}
+    out = subprocess.run(
+        [sys.executable, "-c", probe], env={**env, "STIX_CONFIG": str(config)},
+        capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+    got = json.loads(out.strip().splitlines()[-1])
+    assert got["tm_inbox_sensor"] == got["tm_to_days_sensor"] == got["bsd_l1_days_sensor"] == 7
+    assert got["spice_kernel_sensor"] == 300
+    assert got["stix_automation_sensor"] == 30

@@ -124,6 +124,8 @@ FIELDS: tuple[Field, ...] = (
     # ingest
     Field("settle_time_s", "ingest", "settle_time_s", "float", 30.0, None,
           "seconds a TM file must be unchanged before the inbox sensor takes it"),
+    Field("sensor_interval_s", "ingest", "sensor_interval_s", "int", 30, None,
+          "seconds between ticks of the inbox, TM-days and BSD-days sensors (read at load)"),
     Field("scet_window_start", "ingest", "scet_window_start", "date", "2018-02-10", None,
           "packets dated (SCET as UTC) before this day are quarantined (launch - 2 years)"),
     Field("scet_window_future_s", "ingest", "scet_window_future_s", "float", 86400.0, None,

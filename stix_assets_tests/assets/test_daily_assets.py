@@ -25,12 +25,13 @@ from stix_assets.assets.daily import (
 from stix_assets.resources import StixSettings
 from stix_assets_tests.core.aspect.conftest import write_sas_param_dir
 from stix_assets_tests.core.test_daily_candidates import record
-from stix_assets_tests.core.test_flarelist import make_demo_l1
+from stix_assets_tests.demo_copies import copy_demo_run
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory):
-    return make_demo_l1(tmp_path_factory.mktemp("daily"))
+def demo(demo_l1, tmp_path_factory):
+    """A copy of the demo with its L1 files: the assets write their products into its archive."""
+    return copy_demo_run(demo_l1, tmp_path_factory.mktemp("daily")).root
 
 
 def _settings(root, **extra: str) -> StixSettings:

@@ -1,7 +1,7 @@
 """Flare detection on the demo light curves (one M-class-like flare on day 2) and the L3 file.
 
-`make_demo_l1` builds the demo (TM -> LB -> L0 through the assets) and its L1 files of both days.
-The demo kernels carry an SPK but no frame kernel, which `ephemeris_header` cannot use; the L1
+`make_demo_l1` copies the processed demo (TM -> L1 through the assets) and writes the L1 files of
+both days again. The demo kernels carry an SPK but no frame kernel, which `ephemeris_header` cannot use; the L1
 files are therefore built with a kernel set of the demo's LSK and SCLK only (``SPICE_ER = 1``),
 as the brief describes. The flare model's peak is at 02:30:00 UTC on 2024-05-15
 (`SimConfig.flare_peak_s`: days * 86400 / 2 + 9000 s after the start).
@@ -27,7 +27,8 @@ from stix_assets.core.idb import IdbStore
 from stix_assets.core.products.l1 import build_l1_day, write_l1
 from stix_assets.core.spice import KernelStore, loaded_kernels
 from stix_assets.demo.simulator import SimConfig
-from stix_assets.demo_runner import DEMO_START, run_demo
+from stix_assets.demo_runner import DEMO_START, DemoResult
+from stix_assets_tests.demo_copies import copy_demo_run
 
 CREATED = datetime(2025, 1, 2, 3, 4, 5, tzinfo=UTC)
 QUIET_DAY, FLARE_DAY = date(2024, 5, 14), date(2024, 5, 15)
@@ -53,9 +54,10 @@ def time_only_kernels(demo_kernels: Path, target: Path) -> Path:
     return target
 
 
-def make_demo_l1(folder: Path):
-    """Run the demo into ``folder/demo`` and write the L1 files of its two days; the demo root."""
-    root = run_demo(folder / "demo").root
+def make_demo_l1(demo: DemoResult, folder: Path) -> DemoResult:
+    """Copy a processed demo into ``folder`` and write the L1 files of its two days there."""
+    copied = copy_demo_run(demo, folder)
+    root = copied.root
     kernels = time_only_kernels(root.spice_kernels, folder / "time_kernels")
     l0 = sorted((root.archive / "L0").rglob("*.fits"))
     store = IdbStore(root.idb_root)
@@ -63,12 +65,12 @@ def make_demo_l1(folder: Path):
         for day in (QUIET_DAY, FLARE_DAY):
             built = build_l1_day(l0, day, store, loaded, root.conf_dir)
             write_l1(built.products, root.archive, created=CREATED, software_version="test")
-    return root
+    return copied
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory):
-    return make_demo_l1(tmp_path_factory.mktemp("flarelist"))
+def demo(demo_l1):
+    return demo_l1.root  # read only
 
 
 def _lc(root, day: date) -> Path:

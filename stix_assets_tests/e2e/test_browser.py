@@ -20,7 +20,8 @@ from pathlib import Path
 
 import pytest
 
-from stix_assets.demo_runner import run_demo, serve_demo, stop_processes
+from stix_assets.demo_runner import serve_demo, stop_processes
+from stix_assets_tests.demo_copies import copy_demo_run
 
 pytestmark = pytest.mark.slow
 
@@ -54,9 +55,8 @@ def chromium() -> str:
 
 
 @pytest.fixture(scope="module")
-def webserver(tmp_path_factory, chromium):
-    demo = run_demo(tmp_path_factory.mktemp("browser") / "stix-demo", days=2)
-    assert demo.runs.success, str(demo.runs)
+def webserver(tmp_path_factory, chromium, demo_run):
+    demo = copy_demo_run(demo_run, tmp_path_factory.mktemp("browser"))  # its daemon may start runs
     url, procs = serve_demo(demo, port=None)
     try:
         # what the dialog's "Skip" button does: without it the community dialog covers the page

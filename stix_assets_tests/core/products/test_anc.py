@@ -23,7 +23,6 @@ from stix_assets.core.products.lb import write_lb
 from stix_assets.core.spice import KernelStore, loaded_kernels
 from stix_assets.demo.kernels import _write_spk
 from stix_assets_tests.core.aspect.conftest import write_sas_param_dir
-from stix_assets_tests.core.test_flarelist import make_demo_l1
 
 CREATED = datetime(2025, 1, 2, 3, 4, 5, tzinfo=UTC)
 
@@ -46,9 +45,9 @@ def _check_product(path: Path, utc_day: date, n_rows: int) -> fits.HDUList:
 
 
 @pytest.fixture(scope="module")
-def demo_root(tmp_path_factory):
-    """The demo processed to L1 (both days), shared by the tests of this module."""
-    return make_demo_l1(tmp_path_factory.mktemp("anc"))
+def demo_root(demo_l1):
+    """The demo processed to L1 (both days); read only, the products go to their own folders."""
+    return demo_l1.root
 
 
 def test_demo_hk_maxi(demo_root, tmp_path_factory):

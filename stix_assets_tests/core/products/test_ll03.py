@@ -12,14 +12,14 @@ from stix_assets.core.products.ll03 import (
     ll03_file_stem,
     write_ll03,
 )
-from stix_assets_tests.core.test_flarelist import FLARE_DAY, make_demo_l1
+from stix_assets_tests.core.test_flarelist import FLARE_DAY
 
 NOW = datetime(2024, 5, 20, tzinfo=UTC)
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory):
-    return make_demo_l1(tmp_path_factory.mktemp("ll03"))
+def demo(demo_l1):
+    return demo_l1.root  # read only: the plots go to tmp_path
 
 
 def test_name_is_stixcore_code_branch():
