@@ -174,21 +174,30 @@ def write_fits(
         raw = bytearray(tmp.read_bytes())
         _fill_checksums(raw)
         tmp.write_bytes(bytes(raw))
-        remember(identity(tmp), _content_written(bytes(raw), tables))  # a rename keeps it
+        # a copy: the caller may reuse its arrays; what is handed over stays what was written
+        written = [(t.name, np.array(t.data, order="C")) for t in tables]
+        remember(  # a rename keeps the identity
+            identity(tmp),
+            functools.partial(_content_written, _header_blocks(raw), written),
+            sum(d.nbytes for _, d in written),
+        )
     logger.debug("fits written file=%s bytes=%d", path.name, len(raw))
     return hashlib.sha256(raw).hexdigest()
 
 
-def _content_written(raw: bytes, tables: Sequence[TableHdu]) -> FitsContent:
-    """What `read_fits` would return for the file just written, from what was written."""
-    blocks = _header_blocks(raw)
+def _content_written(
+    blocks: Sequence[str], tables: Sequence[tuple[str, NDArray[np.void]]]
+) -> FitsContent:
+    """What `read_fits` would return for a file just written.
+
+    From its header blocks (primary first) and the tables written; built on the first `recall`.
+    """
     values = [header_values(block) for block in blocks[1:]]
-    arrays = {table.name: _as_read(np.ascontiguousarray(table.data)) for table in tables}
     return FitsContent(
         blocks[0],
-        {t.name: block for t, block in zip(tables, blocks[1:], strict=True)},
-        arrays,
-        {t.name: column_units(v) for t, v in zip(tables, values, strict=True)},
+        {name: block for (name, _), block in zip(tables, blocks[1:], strict=True)},
+        {name: _as_read(data) for name, data in tables},
+        {name: column_units(v) for (name, _), v in zip(tables, values, strict=True)},
     )
 
 

@@ -9,14 +9,17 @@ a new inode, so it is read from disk; so is every file of an earlier run. The le
 stays the same for every route: it reads its inputs through the catalog and `read_fits`, and
 only the cost differs.
 
-The entries are bounded (`MAX_ENTRIES`, `MAX_BYTES`, oldest dropped first) and their arrays are
-read-only, since every reader of the file shares them. A forked worker process inherits the
-entries of its parent (the LB files for the L0 workers); what a worker writes stays in it.
+Most files a run writes are never read by it (the last level, an LB-only run), so an entry is
+built on its first `recall` from what `write_fits` left (`remember` takes a builder, not the
+content). The entries are bounded (`MAX_ENTRIES`, `MAX_BYTES`, oldest dropped first) and their
+arrays are read-only, since every reader of the file shares them. A forked worker process
+inherits the entries of its parent (the LB files for the L0 workers); what a worker writes stays
+in it.
 """
 
 import os
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -48,14 +51,23 @@ def identity(path: Path | str) -> _Key:
     return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
 
 
-def remember(key: _Key, content: _Content) -> None:
-    """Keep ``content`` as what the file with identity ``key`` holds (its arrays made read-only)."""
-    for table in content.tables.values():
-        table.flags.writeable = False
-    size = sum(t.nbytes for t in content.tables.values())
+class _Later:
+    """The builder of an entry not asked for yet."""
+
+    __slots__ = ("build",)
+
+    def __init__(self, build: Callable[[], _Content]) -> None:
+        self.build = build
+
+
+def remember(key: _Key, build: Callable[[], _Content], nbytes: int) -> None:
+    """Keep the means to give what the file with identity ``key`` holds, ``nbytes`` of tables.
+
+    ``build`` runs on the first `recall` of the file, if any; its arrays are made read-only.
+    """
     _ENTRIES.pop(key, None)
-    _ENTRIES[key] = content
-    _SIZES[key] = size
+    _ENTRIES[key] = _Later(build)
+    _SIZES[key] = nbytes
     total = sum(_SIZES.values())
     while _ENTRIES and (len(_ENTRIES) > MAX_ENTRIES or total > MAX_BYTES):
         old, _ = _ENTRIES.popitem(last=False)
@@ -70,7 +82,13 @@ def recall(path: Path | str) -> Any:
         key = identity(path)
     except OSError:
         return None
-    return _ENTRIES.get(key)
+    entry = _ENTRIES.get(key)
+    if isinstance(entry, _Later):
+        entry = entry.build()
+        for table in entry.tables.values():
+            table.flags.writeable = False
+        _ENTRIES[key] = entry
+    return entry
 
 
 def forget_all() -> None:

@@ -53,6 +53,7 @@ __all__ = [
     "read_plot_series",
     "thumbnail_png",
     "write_figure",
+    "write_png_with_thumbnail",
     "write_quicklook_plot",
 ]
 
@@ -277,22 +278,26 @@ def figure_bytes(fig: Figure, *, fmt: str = "png", dpi: int = DPI) -> bytes:
 
 
 def thumbnail_png(
-    fig: Figure, *, width_px: int = THUMB_WIDTH_PX, max_bytes: int = THUMB_MAX_BYTES
+    source: Figure | bytes, *, width_px: int = THUMB_WIDTH_PX, max_bytes: int = THUMB_MAX_BYTES
 ) -> bytes:
     """A small PNG of a figure for event metadata: few pixels, a palette of 16 colours or fewer.
 
-    Rendered at the DPI that gives ``width_px``, then reduced to an adaptive palette (median
-    cut, deterministic) and compressed; fewer colours and pixels are tried until it fits in
-    ``max_bytes``. The last attempt is returned even if it is larger.
+    ``source`` is the figure, or its full PNG (`figure_bytes`) when that was rendered already:
+    the figure is drawn once, and the thumbnail is that image scaled down (Lanczos), reduced to
+    an adaptive palette (median cut, deterministic) and compressed; fewer colours and pixels are
+    tried until it fits in ``max_bytes``. The last attempt is returned even if it is larger.
     """
     from PIL import Image  # matplotlib's own dependency
 
+    full_png = figure_bytes(source) if isinstance(source, Figure) else source
+    full = Image.open(io.BytesIO(full_png)).convert("RGB")
     png = b""
     for scale, colours in ((1.0, 16), (1.0, 8), (0.8, 8), (0.6, 4)):
-        dpi = max(1, round(width_px * scale / fig.get_figwidth()))
-        rgb = Image.open(io.BytesIO(figure_bytes(fig, dpi=dpi))).convert("RGB")
+        width = max(1, round(width_px * scale))
+        height = max(1, round(full.height * width / full.width))
+        small = full.resize((width, height), Image.Resampling.LANCZOS)
         buffer = io.BytesIO()
-        rgb.quantize(colors=colours, method=Image.Quantize.MEDIANCUT).save(
+        small.quantize(colors=colours, method=Image.Quantize.MEDIANCUT).save(
             buffer, format="PNG", optimize=True
         )
         png = buffer.getvalue()
@@ -309,11 +314,23 @@ def markdown_image(png: bytes, *, alt: str = "plot") -> str:
 def write_figure(fig: Figure, path: Path | str) -> Path:
     """Write a figure atomically; the format comes from the suffix (``.png`` or ``.svg``)."""
     path = Path(path)
-    payload = figure_bytes(fig, fmt=path.suffix.lstrip(".").lower())
+    write_plot_bytes(figure_bytes(fig, fmt=path.suffix.lstrip(".").lower()), path)
+    return path
+
+
+def write_png_with_thumbnail(fig: Figure, path: Path | str) -> tuple[Path, bytes]:
+    """Write a figure's PNG atomically and return it with its `thumbnail_png` (one rendering)."""
+    path = Path(path)
+    payload = figure_bytes(fig)
+    write_plot_bytes(payload, path)
+    return path, thumbnail_png(payload)
+
+
+def write_plot_bytes(payload: bytes, path: Path) -> None:
+    """Write rendered plot bytes atomically (temporary file, then rename)."""
     with atomic_path(path) as tmp:
         tmp.write_bytes(payload)
     logger.info("plot written file=%s bytes=%d", path.name, len(payload))
-    return path
 
 
 _PLOTTERS = {"lightcurve": plot_lightcurve, "spectrogram": plot_spectrogram, "hk": plot_hk}
@@ -367,5 +384,4 @@ def plot_product(product: Path | str, product_key: str) -> tuple[Path, bytes] | 
         return None
     product = Path(product)
     fig = _PLOTTERS[kind](read_plot_series(product))
-    path = write_figure(fig, product.with_suffix(".png"))
-    return path, thumbnail_png(fig)
+    return write_png_with_thumbnail(fig, product.with_suffix(".png"))

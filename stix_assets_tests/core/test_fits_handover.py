@@ -62,3 +62,27 @@ def test_handed_arrays_are_read_only(tmp_path: Path):
     write_fits(path, [], [TableHdu("DATA", table)], checksum_comment="")
     with pytest.raises(ValueError, match="read-only"):
         read_fits(path).tables["DATA"]["x"][0] = 1
+
+
+def test_a_file_is_converted_only_when_it_is_read(tmp_path: Path, monkeypatch):
+    """Most files a run writes are never read by it: their hand-over costs no conversion."""
+    from stix_assets.core import fits as fits_module
+
+    built = []
+    real = fits_module._content_written
+    monkeypatch.setattr(fits_module, "_content_written", lambda *a: built.append(a) or real(*a))
+    paths = [tmp_path / f"f{i}.fits" for i in range(3)]
+    for i, path in enumerate(paths):
+        table = np.full(2, i, dtype=[("x", ">i4")])
+        write_fits(path, [], [TableHdu("DATA", table)], checksum_comment="")
+    assert built == []
+    assert read_fits(paths[1]).tables["DATA"]["x"].tolist() == [1, 1]
+    assert read_fits(paths[1]) is read_fits(paths[1])  # built once, then kept
+    assert len(built) == 1
+
+
+def test_a_table_changed_after_writing_does_not_change_what_is_handed_over(tmp_path: Path):
+    table = np.zeros(3, dtype=[("x", "i4")])
+    write_fits(tmp_path / "f.fits", [], [TableHdu("DATA", table)], checksum_comment="")
+    table["x"][0] = 1  # the caller reuses its array
+    assert read_fits(tmp_path / "f.fits").tables["DATA"]["x"].tolist() == [0, 0, 0]

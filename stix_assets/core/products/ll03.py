@@ -22,7 +22,12 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from stix_assets.core.errors import ProductBuildError
-from stix_assets.core.plots import plot_lightcurve, read_plot_series, thumbnail_png, write_figure
+from stix_assets.core.plots import (
+    plot_lightcurve,
+    read_plot_series,
+    write_figure,
+    write_png_with_thumbnail,
+)
 
 __all__ = [
     "COMPLETE_AFTER",
@@ -113,7 +118,7 @@ def write_ll03(l1_lightcurve: Path | str, archive_root: Path | str, *, now: date
     fig = plot_lightcurve(series, title=f"STIX quick-look light curves {utc_day.isoformat()}")
     folder = Path(archive_root, "LL03", f"{utc_day:%Y}", f"{utc_day:%m}", f"{utc_day:%d}", "QL")
     svg = write_figure(fig, folder / f"{stem}.svg")
-    png = write_figure(fig, folder / f"{stem}.png")
+    png, thumbnail = write_png_with_thumbnail(fig, folder / f"{stem}.png")
     end = series.time[-1].astype("datetime64[us]").astype(datetime).replace(tzinfo=UTC)
     complete = is_complete_day(len(series.time), end, now)
     logger.info("ll03 written day=%s rows=%d complete=%s", utc_day, len(series.time), complete)
@@ -124,5 +129,5 @@ def write_ll03(l1_lightcurve: Path | str, archive_root: Path | str, *, now: date
         source=path.name,
         n_rows=len(series.time),
         complete=complete,
-        thumbnail=thumbnail_png(fig),
+        thumbnail=thumbnail,
     )
