@@ -539,12 +539,11 @@ def _candidate_keys(stix: StixSettings) -> dict[str, list[dt.date]] | None:
     ``None`` when the catalog is busy (the tick is tried again); no catalog means no candidate.
     """
     from stix_assets.assets.levels import L0_PRODUCTS
-    from stix_assets.core.catalog import Catalog, CatalogBusyError
+    from stix_assets.core.catalog import CatalogBusyError
 
-    settings = stix.settings()
-    if not settings.catalog_path.exists():
+    if not stix.has_catalog():  # the DuckDB file before the first run (a database always is)
         return {}
-    catalog = Catalog(settings.catalog_path, archive_root=settings.archive_dir)
+    catalog = stix.catalog()
     try:
         rows = catalog.reprocess_candidates("L1")
     except CatalogBusyError as err:

@@ -171,3 +171,18 @@ def test_new_orbit_kernel_rerequests_the_days_it_covers(tmp_path, testdata):
         ]
         version = second.asset_events[0].tags["dagster/data_version"]
         assert "V002" in version
+
+
+def test_candidates_come_from_the_catalog_the_settings_name_postgresql_included(
+    tmp_path, pg_url
+):
+    """With ``catalog_url`` set there is no DuckDB file: the candidates come from the database."""
+    archive = tmp_path / "archive"
+    archive.mkdir()
+    stix = StixSettings(data_root=str(tmp_path), archive_dir=str(archive), catalog_url=pg_url)
+    stix.catalog().record_products([
+        _l1_file(tmp_path, "hk_maxi", DAY, needs=True),
+        _l1_file(tmp_path, "ql_lightcurve", DAY + dt.timedelta(1), needs=False),
+    ])  # fmt: skip
+    assert not (archive / "stix_catalog.duckdb").exists()
+    assert sensors._candidate_keys(stix) == {"hk_maxi": [DAY]}
