@@ -173,9 +173,7 @@ def test_new_orbit_kernel_rerequests_the_days_it_covers(tmp_path, testdata):
         assert "V002" in version
 
 
-def test_candidates_come_from_the_catalog_the_settings_name_postgresql_included(
-    tmp_path, pg_url
-):
+def test_candidates_come_from_the_catalog_the_settings_name_postgresql_included(tmp_path, pg_url):
     """With ``catalog_url`` set there is no DuckDB file: the candidates come from the database."""
     archive = tmp_path / "archive"
     archive.mkdir()
