@@ -54,7 +54,6 @@ DEFAULT_SETTLE_TIME_S = 30.0
 CATALOG_NAME = "stix_catalog.duckdb"
 
 
-@functools.lru_cache(maxsize=8)
 def sensor_interval_s() -> int:
     """Seconds between ticks of the event-driven sensors (``[ingest] sensor_interval_s``).
 
@@ -64,6 +63,7 @@ def sensor_interval_s() -> int:
     return max(1, int(load_settings(config_file=None, env=os.environ).sensor_interval_s))
 
 
+@functools.lru_cache(maxsize=8)
 def _idb_store(root: Path, force_version: str | None, fallback_version: str) -> IdbStore:
     # one store per process and configuration: it caches the opened IDB databases
     logger.info("idb store opened root=%s force_version=%s", root, force_version)

@@ -314,7 +314,7 @@ def markdown_image(png: bytes, *, alt: str = "plot") -> str:
 def write_figure(fig: Figure, path: Path | str) -> Path:
     """Write a figure atomically; the format comes from the suffix (``.png`` or ``.svg``)."""
     path = Path(path)
-    write_plot_bytes(figure_bytes(fig, fmt=path.suffix.lstrip(".").lower()), path)
+    _write_plot_bytes(figure_bytes(fig, fmt=path.suffix.lstrip(".").lower()), path)
     return path
 
 
@@ -322,11 +322,11 @@ def write_png_with_thumbnail(fig: Figure, path: Path | str) -> tuple[Path, bytes
     """Write a figure's PNG atomically and return it with its `thumbnail_png` (one rendering)."""
     path = Path(path)
     payload = figure_bytes(fig)
-    write_plot_bytes(payload, path)
+    _write_plot_bytes(payload, path)
     return path, thumbnail_png(payload)
 
 
-def write_plot_bytes(payload: bytes, path: Path) -> None:
+def _write_plot_bytes(payload: bytes, path: Path) -> None:
     """Write rendered plot bytes atomically (temporary file, then rename)."""
     with atomic_path(path) as tmp:
         tmp.write_bytes(payload)
