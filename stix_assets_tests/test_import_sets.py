@@ -1,8 +1,8 @@
 """What ``stix-assets process`` imports, per end level (deterministic, not timed).
 
 One process (``--workers 1``; worker processes are forks of it). Start-up is a large part of a
-short run: the LB route must not import scipy, matplotlib or
-Dagster, and the L1 route not matplotlib, Dagster or the CAL fit.
+short run: the LB route must not import astropy (0.4-0.9 s: its FITS, units and time packages),
+scipy, matplotlib or Dagster, and the L1 route not matplotlib, Dagster or the CAL fit.
 """
 
 import json
@@ -38,14 +38,16 @@ def _tops(modules: set[str]) -> set[str]:
     return {m.split(".")[0] for m in modules}
 
 
-def test_lb_route_imports_no_scipy_matplotlib_or_dagster(tmp_path, testdata):
+def test_lb_route_imports_no_astropy_scipy_matplotlib_or_dagster(tmp_path, testdata):
     modules = _modules(
         "process", "--tm", testdata / "reference" / "stixcore" / "input" / "PktTmRaw.xml",
         "--archive", tmp_path / "archive", "--idb-dir", testdata / "idb",
         "--end-level", "LB", "--quiet", "--workers", "1",
     )  # fmt: skip
     assert "stix_assets.core.levels.day" in modules  # the route really ran
-    assert _tops(modules).isdisjoint({"scipy", "matplotlib", "dagster", "sunpy", "pandas"})
+    assert _tops(modules).isdisjoint(
+        {"astropy", "scipy", "matplotlib", "dagster", "sunpy", "pandas"}
+    )
 
 
 def test_l1_route_imports_no_matplotlib_dagster_or_cal_fit(tmp_path, testdata):

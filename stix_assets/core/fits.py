@@ -32,10 +32,10 @@ import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import fitsio
 import numpy as np
-from astropy.io import fits
 from numpy.typing import NDArray
 
 from stix_assets.core.atomic import atomic_path, remove_stale_temporaries
@@ -44,6 +44,9 @@ from stix_assets.core.filesystem import free_bytes, is_disk_full
 from stix_assets.core.fits_cards import header_values
 from stix_assets.core.fits_handover import identity, recall, remember
 from stix_assets.core.steps import timed
+
+if TYPE_CHECKING:  # imported where used: astropy.io.fits costs ~0.4 s and writing needs it rarely
+    from astropy.io import fits
 
 __all__ = [
     "Card",
@@ -111,13 +114,17 @@ class FitsContent:
         self.units = units
 
     @functools.cached_property
-    def primary(self) -> fits.Header:
+    def primary(self) -> "fits.Header":
         """The primary header (astropy)."""
+        from astropy.io import fits
+
         return fits.Header.fromstring(self._primary_block)
 
     @functools.cached_property
-    def headers(self) -> dict[str, fits.Header]:
+    def headers(self) -> dict[str, "fits.Header"]:
         """Each table's header (astropy), by ``EXTNAME``."""
+        from astropy.io import fits
+
         return {name: fits.Header.fromstring(b) for name, b in self._header_blocks.items()}
 
     @functools.cached_property
@@ -254,7 +261,7 @@ def _fit_comment(key: str, value: object, comment: str) -> str:
     return comment[:room] if room > 0 else ""
 
 
-def _fill_header(header: fits.Header, cards: Sequence[Card]) -> None:
+def _fill_header(header: "fits.Header", cards: Sequence[Card]) -> None:
     for key, value, text in cards:
         if key == "HISTORY":
             header.add_history(str(value))
@@ -283,8 +290,7 @@ def _card_bytes(key: str, value: object, comment: str) -> bytes:
     if isinstance(value, str):
         field = "'" + value.replace("'", "''").ljust(8) + "'"
         if len(field) > _CARD - 10:
-            image = fits.Card(key, value, comment).image
-            return image.ljust(-(-len(image) // _CARD) * _CARD).encode("ascii")
+            return _long_string_cards(key, value, comment)
         field = f"{field:<20}"
     elif isinstance(value, bool | np.bool_):
         field = f"{'T' if value else 'F':>20}"
@@ -297,6 +303,61 @@ def _card_bytes(key: str, value: object, comment: str) -> bytes:
     if comment:
         card += f" / {_fit_comment(key, value, comment)}"
     return card[:_CARD].ljust(_CARD).encode("ascii")
+
+
+_LONG_VALUE = 67
+"""Characters of a value piece on one long-string card: 80 - 10 (key, ``= ``) - 2 quotes - ``&``."""
+_LONG_COMMENT = 64
+"""Characters of a comment piece on one ``CONTINUE  '&' / `` card."""
+
+
+def _long_string_cards(key: str, value: str, comment: str) -> bytes:
+    """A string too long for one card, in the FITS long-string convention (FITS 4.0, 4.2.1.2).
+
+    The value goes in pieces on ``KEY = '...&'`` and ``CONTINUE  '...&'`` cards (the ``&`` of the
+    last piece is left off unless a comment follows); a comment follows on ``CONTINUE  '&' / ...``
+    cards, its last one ``CONTINUE  '' / ...``. A piece never splits a doubled quote. Readers
+    (astropy, CFITSIO) join the pieces back into the value and the comment.
+    """
+    cards = []
+    pieces = _escaped_pieces(value, _LONG_VALUE)
+    if not comment and pieces[-1].rstrip().endswith("&"):
+        pieces.append("")  # else a reader takes the value's own last '&' for a continuation
+    for i, piece in enumerate(pieces):
+        head = f"{key:<8}= " if i == 0 else "CONTINUE  "
+        more = "&" if comment or i < len(pieces) - 1 else ""
+        cards.append(f"{head}'{piece}{more}'")
+    notes = _word_pieces(comment, _LONG_COMMENT)
+    for i, note in enumerate(notes):
+        cards.append(f"CONTINUE  '{'&' if i < len(notes) - 1 else ''}' / {note}")
+    return "".join(card.ljust(_CARD) for card in cards).encode("ascii")
+
+
+def _word_pieces(text: str, width: int) -> list[str]:
+    """``text`` cut at blanks into pieces of at most ``width`` characters (a longer word is cut)."""
+    pieces = []
+    text = text.strip()
+    while len(text) > width:
+        cut = text.rfind(" ", 0, width + 1)
+        cut = width if cut <= 0 else cut
+        pieces.append(text[:cut].rstrip())
+        text = text[cut:].lstrip()
+    if text:
+        pieces.append(text)
+    return pieces
+
+
+def _escaped_pieces(value: str, width: int) -> list[str]:
+    """``value`` with its quotes doubled, cut into pieces of at most ``width`` characters."""
+    pieces, current = [], ""
+    for ch in value:
+        escaped = "''" if ch == "'" else ch
+        if len(current) + len(escaped) > width:
+            pieces.append(current)
+            current = ""
+        current += escaped
+    pieces.append(current)
+    return pieces
 
 
 def _primary_bytes(primary: Sequence[Card], comment: str) -> bytes:
@@ -476,8 +537,10 @@ def content_digest(path: Path | str) -> str:
 
 
 # -- the astropy twin (tests, reference) ----------------------------------------------------------
-def build_hdulist(primary: Sequence[Card], tables: Sequence[TableHdu]) -> fits.HDUList:
+def build_hdulist(primary: Sequence[Card], tables: Sequence[TableHdu]) -> "fits.HDUList":
     """Build the same file content as `write_fits` with ``astropy.io.fits`` (slow path)."""
+    from astropy.io import fits
+
     hdu0 = fits.PrimaryHDU()
     _fill_header(hdu0.header, primary)
     hdus: list[fits.PrimaryHDU | fits.BinTableHDU] = [hdu0]
@@ -610,6 +673,8 @@ def _fitsio_table(raw: NDArray[np.void], header: Mapping[str, object]) -> NDArra
 
 def _read_fits_astropy(path: Path | str) -> FitsContent:
     """`read_fits` through astropy only (the reference reader of the tests)."""
+    from astropy.io import fits
+
     with fits.open(path, memmap=False) as hdul:
         primary = hdul[0].header.copy()
         headers: dict[str, fits.Header] = {}
@@ -622,7 +687,7 @@ def _read_fits_astropy(path: Path | str) -> FitsContent:
     return FitsContent(primary.tostring(), blocks, tables, units)
 
 
-def _plain_array(data: fits.FITS_rec) -> NDArray[np.void]:
+def _plain_array(data: "fits.FITS_rec") -> NDArray[np.void]:
     names = list(data.dtype.names or ())
     columns = [np.asarray(data[n]) for n in names]
     columns = [np.char.encode(c, "ascii") if c.dtype.kind == "U" else c for c in columns]

@@ -73,8 +73,11 @@ def header_values(block: str) -> dict[str, object]:
         if key == "CONTINUE" and pending is not None:
             piece, _ = _string(card[8:].lstrip())
             joined = str(out[pending])[:-1] + piece
-            out[pending] = joined
-            pending = pending if piece.endswith("&") else None
+            if piece.endswith("&"):
+                out[pending] = joined
+            else:  # the last piece: trailing blanks of the whole value are insignificant
+                out[pending] = joined.rstrip()
+                pending = None
             continue
         pending = None
         if key in _SKIPPED or card[8:10] != "= " or key in out:

@@ -32,13 +32,15 @@ flown meta-kernel's date instead; the last correlation point is the actual limit
 import logging
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
-from astropy.time import Time
 from numpy.typing import ArrayLike, NDArray
 
 from stix_assets.core.errors import SpiceCoverageError, warn_data
+
+if TYPE_CHECKING:  # imported where a Time is made: SCET days and ticks need no astropy (LB route)
+    from astropy.time import Time
 
 __all__ = [
     "FINE_PER_SECOND",
@@ -257,7 +259,7 @@ def day_index(day: date) -> int:
     return (day - SCET_EPOCH).days
 
 
-def utc_day_index(time: Time) -> NDArray[np.int64]:
+def utc_day_index(time: "Time") -> NDArray[np.int64]:
     """Days from `SCET_EPOCH` to the UTC calendar date of each time (`day_index` of its date)."""
     mjd = np.floor(np.asarray(time.utc.mjd, dtype=np.float64))
     return (mjd - _SCET_EPOCH_MJD).astype(np.int64)
@@ -289,13 +291,15 @@ def _sclk(kernels: HasSclk | SclkModel) -> SclkModel:
     return kernels if isinstance(kernels, SclkModel) else kernels.sclk
 
 
-def _parallel_to_time(parallel: NDArray[np.float64], scale: str) -> Time:
+def _parallel_to_time(parallel: NDArray[np.float64], scale: str) -> "Time":
+    from astropy.time import Time
+
     days = np.floor(parallel / SECONDS_PER_DAY)
     rest = (parallel - days * SECONDS_PER_DAY) / SECONDS_PER_DAY
     return Time(_J2000_JD + days, rest, format="jd", scale=scale)
 
 
-def sclk_last_correlation_utc(kernels: HasSclk | SclkModel) -> Time:
+def sclk_last_correlation_utc(kernels: HasSclk | SclkModel) -> "Time":
     """UTC of the SCLK kernel's last coefficient record (later times are extrapolated)."""
     sclk = _sclk(kernels)
     parallel = sclk.ticks_to_parallel(sclk.last_correlation_ticks)
@@ -321,7 +325,7 @@ def _warn_extrapolated(n: int, total: int, sclk: SclkModel) -> None:
 
 def scet_to_utc(
     coarse: ArrayLike, fine: ArrayLike, kernels: HasSclk | SclkModel, *, warn: bool = True
-) -> Time:
+) -> "Time":
     """Convert SCET to UTC through the SCLK kernel, over whole arrays.
 
     Parameters
@@ -344,7 +348,7 @@ def scet_to_utc(
 
 
 def utc_to_scet(
-    time: Time, kernels: HasSclk | SclkModel, *, warn: bool = True
+    time: "Time", kernels: HasSclk | SclkModel, *, warn: bool = True
 ) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
     """Convert times to SCET (coarse, fine), rounded to the nearest tick (7.6 microseconds).
 

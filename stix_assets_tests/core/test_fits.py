@@ -9,6 +9,8 @@ import pytest
 from astropy.io import fits
 from astropy.table import Table
 from astropy.utils.exceptions import AstropyUserWarning
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from stix_assets.core import fits as stix_fits
 from stix_assets.core.fits import TableHdu, build_hdulist, read_fits, write_fits
@@ -212,3 +214,44 @@ def test_fast_reader_equals_the_astropy_reader(testdata):
             for col in table.dtype.names:
                 np.testing.assert_array_equal(fast.tables[name][col], table[col], err_msg=col)
             assert fast.headers[name].tostring() == slow.headers[name].tostring()
+
+
+_LONG = (
+    "O'Brien's long value: " + "a quoted 'word', blanks and & signs " * 5,
+    "x" * 200,  # one word longer than a card: cut inside it
+    "solo_L1_stix-ql-lightcurve_20210116_V02.fits solo_L1_stix-ql-background_20210116_V02.fits",
+)
+
+
+@pytest.mark.parametrize("value", _LONG)
+@pytest.mark.parametrize("comment", ["", "short", "a comment long enough to need " * 4])
+def test_long_strings_read_back_in_astropy_fitsio_and_our_reader(tmp_path, value, comment):
+    """Long strings are written in the CONTINUE convention without astropy (the LB route)."""
+    path = tmp_path / "long.fits"
+    write_fits(path, [("LONGSTR", value, comment)], _tables(), checksum_comment="t")
+    with fits.open(path, checksum=True) as hdul:
+        assert hdul[0].header["LONGSTR"] == value.rstrip()
+        assert hdul[0].header.comments["LONGSTR"] == " ".join(comment.split())
+    assert fitsio.read_header(str(path), ext=0)["LONGSTR"].rstrip() == value.rstrip()
+    assert read_fits(path).primary_values["LONGSTR"] == value.rstrip()
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    value=st.text(st.sampled_from("ab '&=_-.#"), min_size=69, max_size=400),
+    comment=st.lists(st.text(st.sampled_from("abc"), min_size=1, max_size=60), max_size=12).map(
+        " ".join
+    ),
+)
+def test_long_string_cards_read_as_astropy_reads_its_own(value, comment):
+    """Whatever astropy's reader makes of its own long-string cards, it makes of ours.
+
+    (Without ``/``: astropy's reader takes ``''/`` inside a piece for the end of the value, in its
+    own cards as in ours. A value may end in ``&``, which CFITSIO reads with one ``&`` too many
+    from ours; STIX header values never do.)
+    """
+    ours = stix_fits._card_bytes("LONGSTR", value, comment).decode("ascii")
+    assert len(ours) % 80 == 0
+    header = fits.Header.fromstring(ours + "END".ljust(80))
+    assert header["LONGSTR"] == value.rstrip()
+    assert header.comments["LONGSTR"] == " ".join(comment.split())

@@ -5,7 +5,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from astropy.io import fits
-from hypothesis import given
+from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from stix_assets.core.fits import TableHdu, _header_blocks, read_fits, write_fits
@@ -44,7 +44,12 @@ _TEXT = st.text(alphabet=st.characters(min_codepoint=32, max_codepoint=126), max
     flag=st.booleans(),
 )
 def test_values_as_astropy_writes_them(text: str, number: int, real: float, flag: bool):
-    """Quotes, long strings over CONTINUE, big integers, reals and logicals."""
+    """Quotes, long strings over CONTINUE, big integers, reals and logicals.
+
+    Not ``'/`` in a string: astropy's parser takes the ``''/`` it becomes on the card for the end
+    of the string and a comment (``'''/'`` reads as ``'``); ours reads the escaped quote.
+    """
+    assume("'/" not in text)
     header = fits.Header()
     header["TEXT"] = text
     header["NOTE"] = ("it's", "a comment / with a slash")

@@ -1,6 +1,9 @@
-"""The IDB (instrument database): versions, packet layouts, parameter decoding and calibration."""
+"""The IDB (instrument database): versions, packet layouts and parameter decoding.
 
-from stix_assets.core.idb.calibration import calibrate, calibrate_parameter
+Calibration (`stix_assets.core.idb.calibration`) is imported from its module: it needs astropy's
+units, which the LB route does not load.
+"""
+
 from stix_assets.core.idb.decode import decode_batch, decode_parameters
 from stix_assets.core.idb.history import VersionHistory, read_version_history
 from stix_assets.core.idb.layout import Layout, compile_layout
@@ -18,8 +21,6 @@ __all__ = [
     "ParameterTable",
     "VersionHistory",
     "VersionResolution",
-    "calibrate",
-    "calibrate_parameter",
     "compile_layout",
     "decode_batch",
     "decode_parameters",

@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from astropy.io import fits
 
 __all__ = [
     "CAL_INDEX_COLUMNS",
@@ -81,6 +80,8 @@ def _naive_utc(when: datetime) -> datetime:
 
 def read_elut_name(path: Path) -> str | None:
     """The ``ob_elut_name`` of a CAL file's CONTROL table (first row), or None."""
+    from astropy.io import fits  # here: a manifest of an archive without CAL files never needs it
+
     try:
         with fits.open(path, memmap=False) as hdul:
             control = hdul["CONTROL"].data

@@ -15,7 +15,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 from stix_assets.core.errors import ProductBuildError
-from stix_assets.core.idb import IdbStore, calibrate_parameter
+from stix_assets.core.idb import IdbStore
+from stix_assets.core.idb.calibration import calibrate_parameter
 from stix_assets.core.products import l1_families
 from stix_assets.core.products.generic import column_name
 from stix_assets.core.products.model import L0Product

@@ -5,35 +5,13 @@ LUT), `fitsedit` (data version, header edits of the delivered copy), `transfer` 
 targets, atomic), `history` (publish history in the DuckDB catalog, crash reconciliation),
 `rules` (the per-file decision), `verify` (checksum verification of archive files and
 delivered copies), `deliver` (the run), `report` (what a run did).
+
+
+Names are exported lazily (PEP 562): importing one module of the package, such as `names` from
+the manifest code of the LB route, does not load the others (`deliver` loads astropy).
 """
 
-from stix_assets.core.publish.candidates import (
-    Candidate,
-    PublishFilters,
-    Selection,
-    parse_levels,
-    parse_period,
-    parse_versions,
-    select_candidates,
-)
-from stix_assets.core.publish.deliver import FUTURE_LIMIT, PublishConfig, publish_archive
-from stix_assets.core.publish.fitsedit import data_version
-from stix_assets.core.publish.history import (
-    RESULT_CODES,
-    PublishHistory,
-    import_published_sqlite,
-)
-from stix_assets.core.publish.names import SoarName, parse_name
-from stix_assets.core.publish.report import FileOutcome, PublishReport
-from stix_assets.core.publish.ridlut import (
-    DEFAULT_RID_LUT_URL,
-    RidLut,
-    read_rid_lut,
-    update_rid_lut,
-)
-from stix_assets.core.publish.rules import Decision, decide
-from stix_assets.core.publish.transfer import LocalTarget, SshTarget, TransferHooks, make_target
-from stix_assets.core.publish.verify import ChecksumError, check_checksums, verify_checksums
+import importlib
 
 __all__ = [
     "DEFAULT_RID_LUT_URL",
@@ -68,3 +46,45 @@ __all__ = [
     "update_rid_lut",
     "verify_checksums",
 ]
+
+_EXPORTS = {
+    "Candidate": "candidates",
+    "ChecksumError": "verify",
+    "DEFAULT_RID_LUT_URL": "ridlut",
+    "Decision": "rules",
+    "FUTURE_LIMIT": "deliver",
+    "FileOutcome": "report",
+    "LocalTarget": "transfer",
+    "PublishConfig": "deliver",
+    "PublishFilters": "candidates",
+    "PublishHistory": "history",
+    "PublishReport": "report",
+    "RESULT_CODES": "history",
+    "RidLut": "ridlut",
+    "Selection": "candidates",
+    "SoarName": "names",
+    "SshTarget": "transfer",
+    "TransferHooks": "transfer",
+    "check_checksums": "verify",
+    "data_version": "fitsedit",
+    "decide": "rules",
+    "import_published_sqlite": "history",
+    "make_target": "transfer",
+    "parse_levels": "candidates",
+    "parse_name": "names",
+    "parse_period": "candidates",
+    "parse_versions": "candidates",
+    "publish_archive": "deliver",
+    "read_rid_lut": "ridlut",
+    "select_candidates": "candidates",
+    "update_rid_lut": "ridlut",
+    "verify_checksums": "verify",
+}
+"""Exported name -> the module of this package that defines it."""
+
+
+def __getattr__(name: str) -> object:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f"{__name__}.{module}"), name)
