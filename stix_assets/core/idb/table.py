@@ -97,6 +97,37 @@ class ParameterTable:
         """Return a copy whose ``rows`` refer to another batch."""
         return dataclasses.replace(self, rows=np.asarray(rows, dtype=np.int64))
 
+    def rows_between(self, lo: int, hi: int, files: tuple[str, ...]) -> "ParameterTable":
+        """The packets whose batch row is in ``[lo, hi)``, rows counted from ``lo``.
+
+        One file's part of a table decoded from several files' batches (rejected packets too).
+        ``rows`` must be sorted (as the decoders and `merge_tables` return them); ``files`` are
+        the source files of the part's own batch. Raw values only (no engineering values yet).
+        """
+        if self.engineering:
+            raise ValueError("rows_between splits raw values; calibrate the parts instead")
+        i0, i1 = np.searchsorted(self.rows, [lo, hi])
+        values, counts = {}, {}
+        for name, vals in self.values.items():
+            off = self.offsets(name)
+            values[name] = vals[off[i0] : off[i1]]
+            counts[name] = self.counts[name][i0:i1]
+        rejected = tuple(
+            dataclasses.replace(q, packet_index=q.packet_index - lo)
+            for q in self.rejected
+            if q.packet_index is not None and lo <= q.packet_index < hi
+        )
+        return dataclasses.replace(
+            self,
+            rows=self.rows[i0:i1] - lo,
+            values=values,
+            counts=counts,
+            end_bits=self.end_bits[i0:i1],
+            length_bits=self.length_bits[i0:i1],
+            files=files,
+            rejected=rejected,
+        )
+
     def as_metadata(self) -> dict[str, object]:
         """Plain values for metadata."""
         return {

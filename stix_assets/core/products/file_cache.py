@@ -33,10 +33,19 @@ class FileCache(Generic[_T]):
         self.maxsize = maxsize
         self._items: OrderedDict[tuple, tuple[_T, Sequence[object]]] = OrderedDict()
 
+    @staticmethod
+    def _key(path: Path, context: Sequence[object]) -> tuple:
+        st = os.stat(path)
+        return (str(path), st.st_ino, st.st_size, st.st_mtime_ns, *(id(c) for c in context))
+
+    def __contains__(self, item: tuple[Path, Sequence[object]]) -> bool:
+        """Whether ``(path, context)`` has a cached result (without touching its recency)."""
+        path, context = item
+        return self._key(path, context) in self._items
+
     def get(self, path: Path, context: Sequence[object], make: Callable[[], _T]) -> _T:
         """The cached result for ``path`` in ``context``, made by ``make()`` on a miss."""
-        st = os.stat(path)
-        key = (str(path), st.st_ino, st.st_size, st.st_mtime_ns, *(id(c) for c in context))
+        key = self._key(path, context)
         hit = self._items.get(key)
         if hit is not None:
             self._items.move_to_end(key)

@@ -2,8 +2,8 @@
 
 Flow of `build_l0_day` (domain doc 3.3-3.5, 3.7, 7):
 
-1. every LB file is read and decoded into an `LbInput`
-   (`stix_assets.core.products.l0_decode.decode_lb_file`); undecodable packets are reported;
+1. every LB file is read and decoded into an `LbInput` (the files of a window together,
+   `stix_assets.core.products.l0_decode.decode_lb_files`); undecodable packets are reported;
 2. the builder registered for the file's product (`stix_assets.core.products.builders.BUILDERS`)
    gets the `LbInput` and returns `L0Product` objects (`run_builder`), each checked for
    consistent column shapes; if the builder raises `ProductBuildError` (or a shape error) for the
@@ -32,7 +32,7 @@ from stix_assets.core.errors import ProductBuildError
 from stix_assets.core.idb import IdbStore
 from stix_assets.core.products.builders import BUILDERS
 from stix_assets.core.products.file_cache import FileCache
-from stix_assets.core.products.l0_decode import decode_lb_file
+from stix_assets.core.products.l0_decode import decode_lb_files
 from stix_assets.core.products.l0_stack import (
     keep_largest,
     shape_difference,
@@ -218,13 +218,15 @@ _FILES: FileCache[_FileBuild] = FileCache(maxsize=128)
 """Per-file builds, reused by the (up to three) L0 days whose window holds the file."""
 
 
-def _build_file(path: Path, store: IdbStore, conf_dir: Path) -> _FileBuild:
-    """Decode and build one LB file, logging its issues once.
+def _build_file(
+    path: Path, decoded: tuple[LbInput, list[L0Issue]] | ProductBuildError
+) -> _FileBuild:
+    """Build one decoded LB file, logging its issues once.
 
     The result is cached and reused by the up to three L0 days that read the file, so the issues
     are logged here rather than per day.
     """
-    made = _decode_and_build(path, store, conf_dir)
+    made = _build_decoded(path, decoded)
     for issue in made.issues:
         logger.warning(
             "l0 packet left out file=%s packet_id=%s lb_file=%s lb_row=%s reason=%s",
@@ -237,11 +239,12 @@ def _build_file(path: Path, store: IdbStore, conf_dir: Path) -> _FileBuild:
     return made
 
 
-def _decode_and_build(path: Path, store: IdbStore, conf_dir: Path) -> _FileBuild:
-    try:
-        inp, decode_issues = decode_lb_file(path, store, conf_dir)
-    except ProductBuildError as err:
-        return _FileBuild(None, issues=(L0Issue(path.name, None, str(err)),))
+def _build_decoded(
+    path: Path, decoded: tuple[LbInput, list[L0Issue]] | ProductBuildError
+) -> _FileBuild:
+    if isinstance(decoded, ProductBuildError):
+        return _FileBuild(None, issues=(L0Issue(path.name, None, str(decoded)),))
+    inp, decode_issues = decoded
     entry = BUILDERS.get(inp.spec.key)
     if entry is None:
         logger.debug("no l0 builder product=%s file=%s", inp.spec.key, path.name)
@@ -272,9 +275,18 @@ def build_l0_files(
     by_key: dict[str, list[L0Product]] = {}
     issues: list[L0Issue] = []
     waiting: list[object] = []
-    for path in sorted(Path(p) for p in lb_files):
-        context = (store, str(conf_dir))
-        made = _FILES.get(path, context, lambda p=path: _build_file(p, store, Path(conf_dir)))
+    paths = sorted(Path(p) for p in lb_files)
+    context = (store, str(conf_dir))
+    # the files not built yet are decoded together (`decode_lb_files`: one batch per kind)
+    decoded = decode_lb_files([p for p in paths if (p, context) not in _FILES], store, conf_dir)
+    for path in paths:
+        made = _FILES.get(
+            path,
+            context,
+            lambda p=path: _build_file(
+                p, decoded[p] if p in decoded else decode_lb_files([p], store, conf_dir)[p]
+            ),
+        )
         if made.key is not None and products is not None and made.key not in products:
             continue
         issues.extend(made.issues)
