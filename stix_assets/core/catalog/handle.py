@@ -191,9 +191,9 @@ class _CatalogMethods:
         or among the inputs of an LB file they were made from (L0 and later).
         """
         wanted = list(products) if products is not None else None
-        rows = self._read(lambda c: product_store.partition_rows(c, level, partition_day, wanted))
+        rows = self._read(lambda c: product_store.partition_rows(c, level, [partition_day], wanted))
         out: dict[str, list[Path]] = {}
-        for product, path in rows:
+        for product, path in rows[partition_day]:
             out.setdefault(product, []).append(self.absolute_path(path))
         return out
 
@@ -220,7 +220,7 @@ class _CatalogMethods:
         days = sorted(set(partition_days))
 
         def query(c: duckdb.DuckDBPyConnection) -> dict[date, list[tuple[str, str]]]:
-            return {d: product_store.partition_rows(c, level, d, wanted) for d in days}
+            return product_store.partition_rows(c, level, days, wanted)
 
         out: dict[date, dict[str, list[Path]]] = {}
         for day, rows in self._read(query).items():

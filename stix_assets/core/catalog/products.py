@@ -102,19 +102,21 @@ PRODUCT_UPSERT = (
 _LB_INPUT_COLUMNS = (("lb_path", ""), ("tm_name", ""), ("recorded_at", "TIMESTAMP"))
 
 _PARTITION_SQL = """
-SELECT p.product, p.path FROM product_files p
-WHERE p.level = ? AND (p.product = ANY(?::VARCHAR[]) OR ?::VARCHAR[] IS NULL) AND (
-    p.partition_day = ?
-    OR (p.partition_day IS NULL AND (
-        EXISTS (SELECT 1 FROM tm_file_days d WHERE d.scet_day = ? AND d.product = p.product
-                AND d.tm_name = ANY(p.inputs))
-        OR EXISTS (SELECT 1 FROM product_files q JOIN tm_file_days d
-                   ON d.product = q.product AND d.tm_name = ANY(q.inputs)
-                   WHERE q.level = 'LB' AND q.product = p.product AND d.scet_day = ?
-                   AND regexp_replace(q.path, '^.*/', '') = ANY(p.inputs))
-    ))
-)
-ORDER BY p.product, p.path
+WITH wanted (on_day) AS (SELECT unnest(?::DATE[]))
+SELECT w.on_day, p.product, p.path FROM product_files p JOIN wanted w ON p.partition_day = w.on_day
+WHERE p.level = ? AND (p.product = ANY(?::VARCHAR[]) OR ?::VARCHAR[] IS NULL)
+UNION
+SELECT w.on_day, p.product, p.path FROM product_files p CROSS JOIN wanted w
+WHERE p.level = ? AND (p.product = ANY(?::VARCHAR[]) OR ?::VARCHAR[] IS NULL)
+  AND p.partition_day IS NULL AND (
+    EXISTS (SELECT 1 FROM tm_file_days d WHERE d.scet_day = w.on_day AND d.product = p.product
+            AND d.tm_name = ANY(p.inputs))
+    OR EXISTS (SELECT 1 FROM product_files q JOIN tm_file_days d
+               ON d.product = q.product AND d.tm_name = ANY(q.inputs)
+               WHERE q.level = 'LB' AND q.product = p.product AND d.scet_day = w.on_day
+               AND regexp_replace(q.path, '^.*/', '') = ANY(p.inputs))
+  )
+ORDER BY 1, 2, 3
 """
 
 # ---------------------------------------------------------------------- ops
@@ -207,18 +209,24 @@ HANDLERS: tuple[tuple[str, OpHandler], ...] = (
 def partition_rows(
     conn: duckdb.DuckDBPyConnection,
     level: str,
-    partition_day: date,
+    partition_days: Iterable[date],
     products: Iterable[str] | None,
-) -> list[tuple[str, str]]:
-    """(product, stored path) of the files of a level's partition, sorted.
+) -> dict[date, list[tuple[str, str]]]:
+    """Partition day -> (product, stored path) of the files of a level's partition, sorted.
 
     Daily files match on ``partition_day``. Per-request (BSD) files without one belong to the
     day when a TM file that touched that day for the product is among their inputs (LB), or
-    among the inputs of an LB file they were made from (L0 and later).
+    among the inputs of an LB file they were made from (L0 and later). One query for all days
+    (a query costs milliseconds of planning; a level-day asks for up to three days).
     """
+    days = sorted(set(partition_days))
     chosen = list(products) if products is not None else None
-    params = [level.upper(), chosen or [], chosen, partition_day, partition_day, partition_day]
-    return conn.execute(_PARTITION_SQL, params).fetchall()
+    level = level.upper()
+    params = [days, level, chosen or [], chosen, level, chosen or [], chosen]
+    out: dict[date, list[tuple[str, str]]] = {d: [] for d in days}
+    for day, product, path in conn.execute(_PARTITION_SQL, params).fetchall():
+        out[day].append((product, path))
+    return out
 
 
 def request_rows(conn: duckdb.DuckDBPyConnection, level: str, products: Iterable[str]) -> list[str]:
