@@ -1,5 +1,6 @@
 """Shared fixtures: the real-data kit and small derived fixtures."""
 
+import importlib.util
 import os
 from pathlib import Path
 
@@ -68,6 +69,16 @@ def pg_server():
         )
     with start(bin_dir) as server:
         yield server
+
+
+@pytest.fixture
+def dagster_postgres() -> None:
+    """Skip without dagster-postgres; in CI (``STIX_REQUIRE_TESTDATA=1``) fail instead."""
+    if importlib.util.find_spec("dagster_postgres") is None:
+        what = "dagster-postgres not installed (pip install --no-deps dagster-postgres==0.29.27)"
+        if os.environ.get("STIX_REQUIRE_TESTDATA") == "1":
+            pytest.fail(f"{what} (required in CI)")
+        pytest.skip(what)
 
 
 @pytest.fixture

@@ -177,19 +177,36 @@ def run(args: argparse.Namespace) -> int:
     """Print the status (or with ``--days`` the completeness table); exit 0."""
     if getattr(args, "days", None):
         return _run_days(args)
-    # only this sub-command needs Dagster: the instance's storage, never the code location
-    import dagster as dg
-
     from stix_assets.commands._common import settings_from_args
-    from stix_assets.status import status_from_settings
 
     settings = settings_from_args(args)
     now = dt.datetime.now(dt.UTC)
     window = dt.timedelta(hours=args.failed_hours)
-    if os.environ.get("DAGSTER_HOME"):
+    home = os.environ.get("DAGSTER_HOME")
+    tables = None
+    if home:
+        from stix_assets.instance_tables import InstanceTables
+
+        tables = InstanceTables.at(Path(home))
+    if tables is not None:  # the instance's tables, read without importing Dagster (issue 12)
+        from stix_assets.core.status import status_document
+
+        status = status_document(
+            settings,
+            runs=tables.run_status(failed_since=now - window),
+            checks=tables.failing_checks(),
+            now=now,
+        )
+    elif home:  # a storage only Dagster knows how to read: its API (never the code location)
+        import dagster as dg
+
+        from stix_assets.status import status_from_settings
+
         with dg.DagsterInstance.get() as instance:
             status = status_from_settings(settings, instance, now=now, failed_window=window)
     else:
-        status = status_from_settings(settings, None, now=now, failed_window=window)
+        from stix_assets.core.status import status_document
+
+        status = status_document(settings, runs=None, checks=None, now=now)
     out(json.dumps(status, indent=2) if args.json else format_status(status))
     return 0

@@ -9,15 +9,17 @@ so a file is ``stat``'ed only when its entry cannot answer (issue 12: ``waiting/
 ``incoming/`` hold every TM file of the mission).
 """
 
+import datetime as dt
 import logging
 import os
 from pathlib import Path
 from typing import Any
 
-from stix_assets.core.catalog import Catalog, CatalogBusyError
+from stix_assets.core.catalog import Catalog, CatalogBusyError, catalog_location
+from stix_assets.core.config import Settings
 from stix_assets.core.tmtc import is_tm_file_name
 
-__all__ = ["catalog_status", "pipeline_status", "tm_backlog"]
+__all__ = ["catalog_status", "pipeline_status", "status_document", "tm_backlog"]
 
 logger = logging.getLogger(__name__)
 
@@ -156,3 +158,22 @@ def pipeline_status(waiting_dir: Path, incoming_dir: Path, catalog: Catalog) -> 
     elif cat.get("busy"):
         known = None
     return {"tm": tm_backlog(waiting_dir, incoming_dir, known), "catalog": cat}
+
+
+def status_document(
+    settings: Settings,
+    *,
+    runs: dict[str, Any] | None,
+    checks: dict[str, Any] | None,
+    now: dt.datetime,
+) -> dict[str, Any]:
+    """Everything ``stix-assets status`` shows, as one JSON-able dict.
+
+    ``runs`` and ``checks`` are the orchestrator's part as the caller read it (None without a
+    Dagster instance); the TM folders and the catalog are read here.
+    """
+    out: dict[str, Any] = {"generated_at": now.isoformat(), "runs": runs, "checks": checks}
+    # not a catalog opened for writing: status creates no folder
+    catalog = Catalog(catalog_location(settings), archive_root=settings.archive_dir)
+    out.update(pipeline_status(settings.waiting_dir, settings.incoming_dir, catalog))
+    return out

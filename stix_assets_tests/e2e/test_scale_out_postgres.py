@@ -12,7 +12,6 @@ days must really have overlapped in time, and no catalog-writing step may have w
 slot.
 """
 
-import importlib.util
 import json
 import os
 import signal
@@ -168,16 +167,6 @@ def _wait_for_port(port: int, proc: subprocess.Popen, log: Path) -> None:
                 return
         time.sleep(0.2)
     raise AssertionError(f"code server not listening after 90 s: {log.read_text()[-3000:]}")
-
-
-@pytest.fixture
-def dagster_postgres() -> None:
-    """Skip without dagster-postgres; in CI (``STIX_REQUIRE_TESTDATA=1``) fail instead."""
-    if importlib.util.find_spec("dagster_postgres") is None:
-        what = "dagster-postgres not installed (pip install --no-deps dagster-postgres==0.29.27)"
-        if os.environ.get("STIX_REQUIRE_TESTDATA") == "1":
-            pytest.fail(f"{what} (required in CI)")
-        pytest.skip(what)
 
 
 @pytest.fixture
