@@ -132,6 +132,8 @@ class _Part:
     primary: fits.Header
     name: str
     notes: tuple[str, ...]
+    start: tuple[int, bool] | None = None
+    """A BSD file's UTC start: (day index, extrapolated), computed once for the three days."""
 
 
 def _ids(primary: fits.Header) -> tuple[object, object, object, str, str]:
@@ -167,7 +169,12 @@ def _convert_file(path: Path, store: IdbStore, kernels: LoadedKernels) -> _Part:
         notes.extend(n)
     prod, n = calibrate_product(prod, _ssid(primary), store)
     notes.extend(n)
-    return _Part(l1_families.apply_fixes(prod), primary, path.name, tuple(notes))
+    prod = l1_families.apply_fixes(prod)
+    start = None
+    if prod.spec.per_request and prod.n_rows:
+        utc, late = _utc(np.array([prod.time_range()[0]]), kernels)
+        start = (int(utc_day_index(utc)[0]), late)
+    return _Part(prod, primary, path.name, tuple(notes), start)
 
 
 def _with_parents(prod: L0Product, raw_by_parent: Mapping[str, tuple[str, ...]]) -> L0Product:
@@ -372,9 +379,9 @@ def _bsd_on_day(
     part: _Part, utc_day: date, kernels: LoadedKernels, conf_dir: Path
 ) -> list[L1Product]:
     """The L1 product of a BSD L0 file if its UTC start lies on ``utc_day``."""
-    start, _ = part.prod.time_range()
-    utc, late = _utc(np.array([start]), kernels)
-    if utc_day_index(utc)[0] != day_index(utc_day):
+    assert part.start is not None  # set by _convert_file for every per-request product
+    start_day, late = part.start
+    if start_day != day_index(utc_day):
         return []
     prod = _with_parents(part.prod, {complete_name(part.name): part.prod.raw_files})
     prod = _finish(
