@@ -38,6 +38,7 @@ from typing import Any, TypeVar
 
 import duckdb
 
+from stix_assets.core.catalog.attach import AttachedFile
 from stix_assets.core.catalog.base import (
     CatalogBusyError,
     OpHandler,
@@ -164,7 +165,7 @@ class CatalogFile:
             return []
         return sorted(self.spool_dir.glob("*.json"))
 
-    def connect_readonly(self, *, timeout_s: float | None = None) -> duckdb.DuckDBPyConnection:
+    def connect_readonly(self, *, timeout_s: float | None = None) -> AttachedFile:
         """Open a read-only connection (use it as a context manager and close it soon).
 
         While it is open, writers in other processes spool instead of writing.
@@ -200,7 +201,7 @@ class CatalogFile:
             conn.close()
             raise
 
-    def _open_readonly(self, timeout_s: float) -> duckdb.DuckDBPyConnection:
+    def _open_readonly(self, timeout_s: float) -> AttachedFile:
         conn, waited = self._connect(read_only=True, timeout_s=timeout_s)
         if conn is None:
             raise CatalogBusyError(
@@ -339,9 +340,7 @@ class CatalogFile:
             raise
         conn.execute("COMMIT")
 
-    def _connect(
-        self, *, read_only: bool, timeout_s: float
-    ) -> tuple[duckdb.DuckDBPyConnection | None, float]:
+    def _connect(self, *, read_only: bool, timeout_s: float) -> tuple[AttachedFile | None, float]:
         """Open the database, retrying lock conflicts with jittered backoff; None after timeout.
 
         Raises
@@ -353,8 +352,13 @@ class CatalogFile:
         delay = _BACKOFF_FIRST_S
         while True:
             try:
-                return duckdb.connect(str(self.path), read_only=read_only), time.monotonic() - start
-            except (duckdb.IOException, duckdb.ConnectionException) as err:
+                conn = AttachedFile(str(self.path), read_only=read_only)
+                return conn, time.monotonic() - start
+            except (
+                duckdb.IOException,
+                duckdb.ConnectionException,
+                duckdb.ResourceInUseException,
+            ) as err:
                 if not is_busy(err):
                     raise catalog_error(err, self.path) from err
                 self._holder_pid = holder_pid(err)

@@ -30,9 +30,12 @@ _HOLDER_PID = re.compile(r"\(PID (\d+)\)")
 
 
 def is_busy(err: duckdb.Error) -> bool:
-    """Lock held by another process, or this process has the file open with other settings."""
+    """Lock held by another process, or this process has the file open (attached) already."""
     text = str(err)
-    return "Could not set lock" in text or "different configuration" in text
+    return any(
+        marker in text
+        for marker in ("Could not set lock", "different configuration", "Unique file handle")
+    )
 
 
 def holder_pid(err: duckdb.Error) -> int | None:

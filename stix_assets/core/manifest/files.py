@@ -17,10 +17,9 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-import duckdb
-
 from stix_assets.core.atomic import atomic_path
 from stix_assets.core.catalog import Catalog
+from stix_assets.core.catalog.attach import memory_cursor
 from stix_assets.core.manifest.cal_index import CAL_INDEX_COLUMNS, cal_entries
 from stix_assets.core.manifest.products import MANIFEST_COLUMNS, manifest_rows
 from stix_assets.core.steps import timed
@@ -89,7 +88,7 @@ def _write_json(path: Path, rows: Sequence[Mapping[str, Any]]) -> None:
 def _write_parquet(path: Path, json_file: Path, columns: Sequence[tuple[str, str]]) -> None:
     spec = "{" + ", ".join(f"'{name}': '{kind}'" for name, kind in columns) + "}"
     select = ", ".join(name for name, _ in columns)
-    with atomic_path(path) as tmp, duckdb.connect() as conn:
+    with atomic_path(path) as tmp, memory_cursor() as conn:
         # an empty JSON list gives no rows, but still the declared columns
         conn.execute(
             f"COPY (SELECT {select} FROM read_json(?, format='array', columns={spec})) "
@@ -101,7 +100,7 @@ def _write_parquet(path: Path, json_file: Path, columns: Sequence[tuple[str, str
 def _read_table(path: Path) -> list[dict[str, Any]]:
     if not path.is_file():
         return []
-    with duckdb.connect() as conn:
+    with memory_cursor() as conn:
         cur = conn.execute("SELECT * FROM read_parquet(?)", [str(path)])
         names = [d[0] for d in cur.description]
         return [dict(zip(names, row, strict=True)) for row in cur.fetchall()]
