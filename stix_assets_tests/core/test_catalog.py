@@ -217,6 +217,16 @@ def test_write_spools_while_this_process_reads(cat: Catalog):
     assert cat.pending_manifests() == []
 
 
+def test_a_read_ingests_the_spool_first(cat: Catalog):
+    """A write spooled while the file was busy is seen by the next read, with no write between."""
+    cat.record_tm_days("t0.xml", {"hk_maxi": [date(2024, 1, 1)]})
+    quick = Catalog(cat.path, lock_timeout_s=0.05)
+    with quick.connect_readonly():
+        assert quick.record_lb_inputs("/a/lb.fits", ["t1.xml"]).spooled
+    assert cat.lb_tm_inputs("/a/lb.fits") == ["t1.xml"]
+    assert cat.pending_manifests() == []
+
+
 def test_late_manifest_does_not_overwrite_newer_data(cat: Catalog, tmp_path: Path):
     tm = _tm("PktTmRaw.c.xml", b"c")
     quick = Catalog(cat.path, lock_timeout_s=0.0)

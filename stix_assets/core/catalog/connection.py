@@ -168,7 +168,10 @@ class CatalogFile:
     def connect_readonly(self, *, timeout_s: float | None = None) -> AttachedFile:
         """Open a read-only connection (use it as a context manager and close it soon).
 
-        While it is open, writers in other processes spool instead of writing.
+        While it is open, writers in other processes spool instead of writing. Spooled writes
+        are ingested first when the lock can be had within ``lock_timeout_s``, so that a read
+        sees every write made before it (a level-day reading the files an earlier one recorded
+        while the file was busy); otherwise the read goes on without them.
 
         Raises
         ------
@@ -180,6 +183,8 @@ class CatalogFile:
         """
         if not self.path.exists():
             self._write([])
+        elif self.pending_manifests():
+            self._ingest_before_read()
         timeout = self.read_timeout_s if timeout_s is None else timeout_s
         conn = self._open_readonly(timeout)
         if not self._schema_current:
@@ -191,6 +196,20 @@ class CatalogFile:
                 current = self._is_current(conn)
             self._schema_current = current
         return conn
+
+    def _ingest_before_read(self) -> None:
+        """Ingest the spool if the lock is free soon; a reader that cannot write reads as is."""
+        try:
+            outcome = self._write([], timeout_s=self.lock_timeout_s)
+        except CatalogError as err:  # e.g. a read-only file system: the read still answers
+            logger.warning(
+                "catalog spool not ingested before a read db=%s error=%s", self.path.name, err
+            )
+            return
+        if outcome.spooled:
+            logger.info(
+                "catalog spool not ingested before a read db=%s reason=locked", self.path.name
+            )
 
     def _is_current(self, conn: duckdb.DuckDBPyConnection) -> bool:
         """Whether the file has the current schema (closes ``conn`` if it cannot be read)."""
