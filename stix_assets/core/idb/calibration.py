@@ -5,8 +5,9 @@ A parameter is calibrated when its PCF row has a ``PCF_CURTX``:
 * ``PCF_CATEG == 'S'``: textual (TXP): the first row with ``FROM <= raw <= TO`` gives the text;
   ``True``/``False`` become booleans; a raw value without a row is kept and reported.
 * ``PCF_CATEG == 'N'`` with CAP points: a curve; 2 points give the straight line through them
-  (extrapolating), more give a cubic B-spline through the points (``scipy.interpolate.splrep`` with
-  ``s=0``, as STIXCore does; with 3 points the spline is quadratic, where STIXCore fails).
+  (extrapolating), more give a cubic B-spline through the points, the spline STIXCore gets from
+  ``scipy.interpolate.splrep`` with ``s=0`` (`stix_assets.core.idb.spline`, without scipy; with
+  3 points the spline is quadratic, where STIXCore fails).
 * ``PCF_CATEG == 'N'`` with an MCF row: the polynomial ``A0 + A1 x + ... + A4 x**4`` (POL1..POL5;
   empty coefficients count as 0).
 
@@ -23,6 +24,7 @@ from numpy.typing import NDArray
 
 from stix_assets.core.idb.model import Idb
 from stix_assets.core.idb.rows import ParameterDef
+from stix_assets.core.idb.spline import interpolating_spline
 from stix_assets.core.idb.table import ParameterTable
 
 __all__ = ["KEEP_RAW", "calibrate", "calibrate_parameter"]
@@ -65,11 +67,7 @@ def _curve(raw: NDArray, points: list[tuple[str, str]]) -> NDArray[np.float64]:
     if len(xy) == 2:
         slope = (y[1] - y[0]) / (x[1] - x[0])
         return y[0] + slope * (r - x[0])
-    # imported here: scipy costs ~0.4 s of start-up and only curve calibrations need it
-    from scipy import interpolate
-
-    tck = interpolate.splrep(x, y, k=min(3, len(xy) - 1), s=0)
-    return np.asarray(interpolate.splev(r, tck), dtype=np.float64)
+    return interpolating_spline(x, y, r)
 
 
 def _polynomial(raw: NDArray, coeffs: tuple[object, ...]) -> NDArray[np.float64]:
