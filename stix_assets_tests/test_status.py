@@ -4,6 +4,7 @@ import argparse
 import datetime as dt
 import json
 import shutil
+from pathlib import Path
 
 import dagster as dg
 import pytest
@@ -101,27 +102,33 @@ def test_locked_catalog_is_reported_not_raised(data_root):
     assert status["tm"]["waiting"] == ["late_PktTmRaw.xml"]
 
 
-@pytest.mark.realdata
-def test_collect_status_lists_running_queued_and_failed_runs(data_root):
+def runs_in_every_state(instance: dg.DagsterInstance, data_root: Path) -> tuple[str, str, str]:
+    """A queued, a running (cancelling) and a failed run; their ids."""
     defs = dg.Definitions(assets=SYNC_ASSETS, jobs=SYNC_JOBS, resources={"stix": StixSettings()})
     job = defs.resolve_job_def("sync_tm_job")
+    queued = instance.create_run_for_job(job)  # NOT_STARTED: waiting for a launcher
+    running = instance.create_run_for_job(job)
+    instance.report_run_canceling(running)
+    failed = dg.materialize(
+        SYNC_ASSETS[:1],
+        instance=instance,
+        resources={"stix": StixSettings(data_root=str(data_root))},  # no tm_source: fails
+        raise_on_error=False,
+    )
+    assert not failed.success
+    return queued.run_id, running.run_id, failed.run_id
+
+
+@pytest.mark.realdata
+def test_collect_status_lists_running_queued_and_failed_runs(data_root):
     now = dt.datetime.now(dt.UTC)
     with dg.instance_for_test() as instance:
-        queued = instance.create_run_for_job(job)  # NOT_STARTED: waiting for a launcher
-        running = instance.create_run_for_job(job)
-        instance.report_run_canceling(running)
-        failed = dg.materialize(
-            SYNC_ASSETS[:1],
-            instance=instance,
-            resources={"stix": StixSettings(data_root=str(data_root))},  # no tm_source: fails
-            raise_on_error=False,
-        )
-        assert not failed.success
+        queued, running, failed = runs_in_every_state(instance, data_root)
         status = collect_status(StixSettings(data_root=str(data_root)), instance, now=now)
     runs = status["runs"]
-    assert [r["run_id"] for r in runs["queued"]] == [queued.run_id]
-    assert [r["run_id"] for r in runs["running"]] == [running.run_id]
-    assert [r["run_id"] for r in runs["failed"]] == [failed.run_id]
+    assert [r["run_id"] for r in runs["queued"]] == [queued]
+    assert [r["run_id"] for r in runs["running"]] == [running]
+    assert [r["run_id"] for r in runs["failed"]] == [failed]
     assert status["tm"]["n_waiting"] == 1
     text = status_cmd.format_status(status)
     assert "queued: 1" in text

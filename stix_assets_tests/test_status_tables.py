@@ -12,28 +12,16 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from stix_assets.assets.sync import SYNC_ASSETS, SYNC_JOBS
 from stix_assets.instance_tables import InstanceTables
-from stix_assets.resources import StixSettings
 from stix_assets.status import failing_checks, run_status
-from stix_assets_tests.test_status import _run_check
+from stix_assets_tests.test_status import _run_check, runs_in_every_state
 
 REPO = Path(__file__).resolve().parents[1]
 
 
 def _populate(instance: dg.DagsterInstance, data_root: Path) -> None:
     """Runs in every state the status shows, and checks that failed, passed, then failed again."""
-    defs = dg.Definitions(assets=SYNC_ASSETS, jobs=SYNC_JOBS, resources={"stix": StixSettings()})
-    job = defs.resolve_job_def("sync_tm_job")
-    instance.create_run_for_job(job)  # NOT_STARTED: queued
-    instance.report_run_canceling(instance.create_run_for_job(job))  # running
-    failed = dg.materialize(
-        SYNC_ASSETS[:1],
-        instance=instance,
-        resources={"stix": StixSettings(data_root=str(data_root))},  # no tm_source: fails
-        raise_on_error=False,
-    )
-    assert not failed.success
+    runs_in_every_state(instance, data_root)
     _run_check(instance, "2024-05-14", passed=False, severity="WARN")
     _run_check(instance, "2024-05-15", passed=False)
     _run_check(instance, "2024-05-16", passed=False)
