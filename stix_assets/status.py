@@ -26,6 +26,7 @@ from dagster._core.storage.asset_check_execution_record import (
     AssetCheckExecutionRecordStatus,
 )
 
+from stix_assets import instance_tables as tables
 from stix_assets.core.config import Settings
 from stix_assets.core.status import status_document
 from stix_assets.instance_tables import SQLITE_LATEST_FAILED, check_row, summarize_failed_checks
@@ -43,13 +44,10 @@ __all__ = [
     "status_from_settings",
 ]
 
-RUNNING_STATUSES = [
-    dg.DagsterRunStatus.STARTING,
-    dg.DagsterRunStatus.STARTED,
-    dg.DagsterRunStatus.CANCELING,
-]
-QUEUED_STATUSES = [dg.DagsterRunStatus.QUEUED, dg.DagsterRunStatus.NOT_STARTED]
-FAILED_STATUSES = [dg.DagsterRunStatus.FAILURE]
+# the same run states as the Dagster-free reader of the instance's tables
+RUNNING_STATUSES = [dg.DagsterRunStatus(s) for s in tables.RUNNING_STATUSES]
+QUEUED_STATUSES = [dg.DagsterRunStatus(s) for s in tables.QUEUED_STATUSES]
+FAILED_STATUSES = [dg.DagsterRunStatus(s) for s in tables.FAILED_STATUSES]
 
 
 def _run_row(record: Any) -> dict[str, Any]:

@@ -178,6 +178,7 @@ def run(args: argparse.Namespace) -> int:
     if getattr(args, "days", None):
         return _run_days(args)
     from stix_assets.commands._common import settings_from_args
+    from stix_assets.core.status import status_document
 
     settings = settings_from_args(args)
     now = dt.datetime.now(dt.UTC)
@@ -189,8 +190,6 @@ def run(args: argparse.Namespace) -> int:
 
         tables = InstanceTables.at(Path(home))
     if tables is not None:  # the instance's tables, read without importing Dagster (issue 12)
-        from stix_assets.core.status import status_document
-
         status = status_document(
             settings,
             runs=tables.run_status(failed_since=now - window),
@@ -205,8 +204,6 @@ def run(args: argparse.Namespace) -> int:
         with dg.DagsterInstance.get() as instance:
             status = status_from_settings(settings, instance, now=now, failed_window=window)
     else:
-        from stix_assets.core.status import status_document
-
         status = status_document(settings, runs=None, checks=None, now=now)
     out(json.dumps(status, indent=2) if args.json else format_status(status))
     return 0

@@ -316,8 +316,8 @@ def _long_string_cards(key: str, value: str, comment: str) -> bytes:
 
     The value goes in pieces on ``KEY = '...&'`` and ``CONTINUE  '...&'`` cards (the ``&`` of the
     last piece is left off unless a comment follows); a comment follows on ``CONTINUE  '&' / ...``
-    cards, its last one ``CONTINUE  '' / ...``. A piece never splits a doubled quote. Readers
-    (astropy, CFITSIO) join the pieces back into the value and the comment.
+    cards, its last one ``CONTINUE  '' / ...``. A value piece never splits a doubled quote; a
+    comment is cut at blanks, because readers (astropy) join its pieces with one blank.
     """
     cards = []
     pieces = _escaped_pieces(value, _LONG_VALUE)

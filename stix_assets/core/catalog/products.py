@@ -102,20 +102,22 @@ PRODUCT_UPSERT = (
 _LB_INPUT_COLUMNS = (("lb_path", ""), ("tm_name", ""), ("recorded_at", "TIMESTAMP"))
 
 _PARTITION_SQL = """
-WITH wanted (on_day) AS (SELECT unnest(?::DATE[]))
-SELECT w.on_day, p.product, p.path FROM product_files p JOIN wanted w ON p.partition_day = w.on_day
-WHERE p.level = ? AND (p.product = ANY(?::VARCHAR[]) OR ?::VARCHAR[] IS NULL)
+WITH wanted (on_day) AS (SELECT unnest(?::DATE[])),
+candidates AS (
+    SELECT product, path, partition_day, inputs FROM product_files
+    WHERE level = ? AND (product = ANY(?::VARCHAR[]) OR ?::VARCHAR[] IS NULL)
+)
+SELECT w.on_day, p.product, p.path FROM candidates p JOIN wanted w ON p.partition_day = w.on_day
 UNION
-SELECT w.on_day, p.product, p.path FROM product_files p CROSS JOIN wanted w
-WHERE p.level = ? AND (p.product = ANY(?::VARCHAR[]) OR ?::VARCHAR[] IS NULL)
-  AND p.partition_day IS NULL AND (
+SELECT w.on_day, p.product, p.path FROM candidates p CROSS JOIN wanted w
+WHERE p.partition_day IS NULL AND (
     EXISTS (SELECT 1 FROM tm_file_days d WHERE d.scet_day = w.on_day AND d.product = p.product
             AND d.tm_name = ANY(p.inputs))
     OR EXISTS (SELECT 1 FROM product_files q JOIN tm_file_days d
                ON d.product = q.product AND d.tm_name = ANY(q.inputs)
                WHERE q.level = 'LB' AND q.product = p.product AND d.scet_day = w.on_day
                AND regexp_replace(q.path, '^.*/', '') = ANY(p.inputs))
-  )
+)
 ORDER BY 1, 2, 3
 """
 
@@ -221,8 +223,7 @@ def partition_rows(
     """
     days = sorted(set(partition_days))
     chosen = list(products) if products is not None else None
-    level = level.upper()
-    params = [days, level, chosen or [], chosen, level, chosen or [], chosen]
+    params = [days, level.upper(), chosen or [], chosen]
     out: dict[date, list[tuple[str, str]]] = {d: [] for d in days}
     for day, product, path in conn.execute(_PARTITION_SQL, params).fetchall():
         out[day].append((product, path))
