@@ -126,6 +126,15 @@ def days_touched_from_metadata(metadata: Mapping[str, object]) -> dict[str, list
 def tm_index_result(index: "TmIndex") -> dg.MaterializeResult:
     """Metadata of one indexed TM file; the data version is the file's sha256."""
     report = index.report.as_metadata()
+    # the sha256 is the data version (shown as such); the quarantine lists only when not empty
+    quarantine = (
+        {
+            "quarantined_by_reason": dg.MetadataValue.json(report["by_reason"]),
+            "quarantine_examples": dg.MetadataValue.json(report["examples"][:5]),
+        }
+        if report["quarantined"]
+        else {}
+    )
     return dg.MaterializeResult(
         metadata=_lean_tm_metadata(
             {
@@ -136,9 +145,7 @@ def tm_index_result(index: "TmIndex") -> dg.MaterializeResult:
                 "days_touched": dg.MetadataValue.json(_days_json(index.days_by_product)),
                 "idb_versions": dg.MetadataValue.json(list(index.idb_versions)),
                 "quarantined": report["quarantined"],
-                "quarantined_by_reason": dg.MetadataValue.json(report["by_reason"]),
-                "quarantine_examples": dg.MetadataValue.json(report["examples"][:5]),
-                "sha256": index.tm.sha256,
+                **quarantine,
                 "size_bytes": index.tm.size,
                 # lets the inbox sensor recognise a file already ingested by another route (CLI)
                 "mtime_ns": index.tm.path.stat().st_mtime_ns,
@@ -300,7 +307,7 @@ def level_results(
             "n_inputs": len(inputs),
             "inputs": dg.MetadataValue.json(inputs[:_MAX_LISTED]),
             "n_issues": len(mine),
-            "issues": dg.MetadataValue.json(mine[:_MAX_LISTED]),
+            **({"issues": dg.MetadataValue.json(mine[:_MAX_LISTED])} if mine else {}),
             "software_version": SOFTWARE_VERSION,
             "stix_conf_version": config_version,
             **(extra or {}).get(product, {}),

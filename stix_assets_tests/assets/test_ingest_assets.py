@@ -14,6 +14,7 @@ from stix_assets.assets.levels import level_binary
 from stix_assets.dagster_runner import materialize_tm_files
 from stix_assets.resources import StixSettings
 from stix_assets.sensors import tm_to_days_sensor
+from stix_assets_tests.core.test_process import corrupt_copy
 
 pytestmark = pytest.mark.realdata
 
@@ -69,13 +70,25 @@ def test_tm_raw_records_what_the_file_holds(stix):
         assert md["idb_versions"] == ["2.26.34"]
         assert md["n_packets"] == 12
         assert md["quarantined"] == 0
+        assert "quarantined_by_reason" not in md  # lists only when something was quarantined
         sha = hashlib.sha256((stix.incoming_path() / TM_NAME).read_bytes()).hexdigest()
-        assert md["sha256"] == sha
         latest = instance.get_latest_materialization_event(TM_RAW_KEY).asset_materialization
         assert latest.partition == TM_NAME
         assert latest.tags["dagster/data_version"] == sha
         assert latest.tags["dagster/code_version"] == "tm-1"
         assert stix.catalog().tm_files_for_day(dt.date(2020, 12, 1), ["hk_maxi"]) == [TM_NAME]
+
+
+def test_tm_raw_lists_the_quarantine_when_a_packet_is_quarantined(stix):
+    incoming = stix.incoming_path()
+    corrupt_copy(incoming / TM_NAME, incoming / "corrupt.PktTmRaw.xml")
+    with dg.instance_for_test() as instance:
+        assert _ingest(instance, stix, name="corrupt.PktTmRaw.xml").success
+        (record,) = instance.fetch_materializations(TM_RAW_KEY, limit=1).records
+        md = {k: v.value for k, v in record.asset_materialization.metadata.items()}
+        assert md["quarantined"] == 1
+        assert md["quarantined_by_reason"] == {"invalid hex": 1}
+        assert md["quarantine_examples"][0]["packet_index"] == 1
 
 
 def test_tm_to_lb_through_the_bridge_sensor(stix):
