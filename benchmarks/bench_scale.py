@@ -42,6 +42,7 @@ Usage::
 """
 
 import argparse
+import contextlib
 import datetime as dt
 import hashlib
 import json
@@ -51,7 +52,10 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
+
+from scale_events import level_events, store_batch, tm_events
 
 HERE = Path(__file__).resolve().parent
 _DEFAULT_KIT = Path(os.environ.get("STIX_TESTDATA", HERE.parent.parent / "shared" / "testdata"))
@@ -127,130 +131,6 @@ def _write_files(data: Path, n_files: int) -> dict:
     return {"last_name": last, "mark": mark}
 
 
-def _runless_entry(asset_event):
-    import dagster as dg
-    from dagster._core.events import DagsterEvent, DagsterEventType, StepMaterializationData
-    from dagster._core.events.log import EventLogEntry
-    from dagster._core.instance.utils import RUNLESS_JOB_NAME, RUNLESS_RUN_ID
-
-    if isinstance(asset_event, dg.AssetMaterialization):
-        kind, payload = (
-            DagsterEventType.ASSET_MATERIALIZATION.value,
-            StepMaterializationData(asset_event),
-        )
-    else:
-        kind, payload = DagsterEventType.ASSET_CHECK_EVALUATION.value, asset_event
-    event = DagsterEvent(
-        event_type_value=kind, event_specific_data=payload, job_name=RUNLESS_JOB_NAME
-    )
-    return EventLogEntry(
-        user_message="", level=20, job_name=RUNLESS_JOB_NAME, run_id=RUNLESS_RUN_ID,
-        error_info=None, timestamp=time.time(), step_key=None, dagster_event=event,
-    )  # fmt: skip
-
-
-def _store_batch(storage, asset_events) -> None:
-    """Store run-less events with the storage's own row code, in one transaction per table set."""
-    import dagster as dg
-    from dagster._core.events import DagsterEventType
-    from dagster._core.instance.utils import RUNLESS_RUN_ID
-    from dagster._core.storage.asset_check_execution_record import (
-        AssetCheckExecutionRecordStatus as Status,
-    )
-    from dagster._core.storage.event_log.schema import (
-        AssetCheckExecutionsTable,
-        SqlEventLogStorageTable,
-    )
-    from dagster_shared.serdes import serialize_value
-    from sqlalchemy import func, select
-
-    materialized = DagsterEventType.ASSET_MATERIALIZATION.value
-    entries = [_runless_entry(e) for e in asset_events]
-    rows = [storage._event_to_row(e) for e in entries]
-    t = SqlEventLogStorageTable
-    with storage.run_connection(RUNLESS_RUN_ID) as conn:  # the run shard, as store_event does
-        conn.execute(t.insert(), rows)
-    with storage.index_transaction() as conn:
-        before = conn.execute(select(func.coalesce(func.max(t.c.id), 0))).scalar()
-        conn.execute(t.insert(), rows)
-        ids = [r[0] for r in conn.execute(select(t.c.id).where(t.c.id > before).order_by(t.c.id))]
-        assert len(ids) == len(entries)
-        mats = [(e, i) for e, i in zip(entries, ids, strict=True)
-                if e.dagster_event.event_type_value == materialized]  # fmt: skip
-        if mats:
-            storage._store_asset_event_tags(conn, [e for e, _ in mats], [i for _, i in mats])
-            latest = {e.dagster_event.asset_key: (e, i) for e, i in mats}
-            for e, i in latest.values():
-                storage._store_asset_event(conn, e, i)
-        checks = []
-        for e, i in zip(entries, ids, strict=True):
-            ev = e.dagster_event.event_specific_data
-            if isinstance(ev, dg.AssetCheckEvaluation):
-                checks.append({
-                    "asset_key": ev.asset_key.to_string(), "check_name": ev.check_name,
-                    "run_id": e.run_id,
-                    "execution_status": (Status.SUCCEEDED if ev.passed else Status.FAILED).value,
-                    "evaluation_event": serialize_value(e),
-                    "evaluation_event_timestamp": storage._event_insert_timestamp(e),
-                    "evaluation_event_storage_id": i, "materialization_event_storage_id": None,
-                    "partition": ev.partition,
-                })  # fmt: skip
-        if checks:
-            conn.execute(AssetCheckExecutionsTable.insert(), checks)
-
-
-def _tm_events(i: int, name: str):
-    import dagster as dg
-
-    sha = hashlib.sha256(name.encode()).hexdigest()
-    day = (dt.date(2020, 4, 15) + dt.timedelta(days=i // 4)).isoformat()
-    meta = {
-        "kind": "TM", "complete": True, "n_packets": 1800,
-        "packets_by_kind": dg.MetadataValue.json({"3_25_2": 1350, "21_6_30": 300, "21_6_31": 150}),
-        "days_touched": dg.MetadataValue.json({"hk_maxi": [day], "ql_lightcurve": [day]}),
-        "idb_versions": dg.MetadataValue.json(["2.26.34"]), "quarantined": 0,
-        "quarantined_by_reason": dg.MetadataValue.json({}),
-        "quarantine_examples": dg.MetadataValue.json([]), "sha256": sha, "size_bytes": 19,
-        "mtime_ns": 0, "software_version": "bench",
-    }  # fmt: skip
-    key = dg.AssetKey(["tm", "raw"])
-    return [
-        dg.AssetMaterialization(key, partition=name, metadata=meta,
-                                tags={"dagster/data_version": sha}),
-        dg.AssetCheckEvaluation(asset_key=key, check_name="tm_has_no_quarantined_packets",
-                                passed=True, partition=name, description="no packet quarantined"),
-    ]  # fmt: skip
-
-
-def _level_events(level: str, product: str, day: dt.date, predicted: bool, failed: bool):
-    import dagster as dg
-
-    part = day.isoformat()
-    name = f"solo_{level.upper()}_stix-{product.replace('_', '-')}_{day:%Y%m%d}_V02.fits"
-    sha = hashlib.sha256(f"{level}{product}{part}".encode()).hexdigest()
-    meta = {
-        "files": dg.MetadataValue.json([{"path": name, "sha256": sha, "rows": 21540}]),
-        "inputs": dg.MetadataValue.json([name.replace(level.upper(), "LB")]),
-        "idb_versions": dg.MetadataValue.json(["2.26.34"]), "software_version": "bench",
-    }  # fmt: skip
-    if level == "l1":
-        spice = {"spice_mk": "solo_ANC_soc-flown-mk_V001_20261130_001.tm", "utc_day": part,
-                 "sclk_valid": True, "before_flown_mk": True,
-                 "orbit": "predicted" if predicted else "flown", "attitude": True,
-                 "is_final": not predicted}  # fmt: skip
-        meta["spice"] = dg.MetadataValue.json(spice)
-        meta["needs_reprocessing"] = predicted
-    key = dg.AssetKey([level, product])
-    check = f"{level}_has_increasing_times"
-    return [
-        dg.AssetMaterialization(key, partition=part, metadata=meta,
-                                tags={"dagster/data_version": sha}),
-        dg.AssetCheckEvaluation(asset_key=key, check_name=check, passed=not failed,
-                                partition=part, description="times increase" if not failed
-                                else "3 rows out of order"),
-    ]  # fmt: skip
-
-
 def _fill_catalog(data: Path, n_files: int, days: list[dt.date], products: list[str]) -> None:
     import duckdb
 
@@ -287,14 +167,25 @@ def _fill_catalog(data: Path, n_files: int, days: list[dt.date], products: list[
         insert_rows(conn, "product_files", PRODUCT_COLUMNS, prod_rows, "")
 
 
-def populate(home: Path, data: Path, n_files: int, n_days: int) -> dict:
+def _tm_day(i: int) -> dt.date:
+    return dt.date(2020, 4, 15) + dt.timedelta(days=i // 4)
+
+
+def _instance_yaml(pg_url: str | None) -> str:
+    """``dagster.yaml`` of the instance: SQLite in the home (default) or one PostgreSQL database."""
+    if pg_url is None:
+        return ""
+    return f"storage:\n  postgres:\n    postgres_url: {pg_url}\n"
+
+
+def populate(home: Path, data: Path, n_files: int, n_days: int, pg_url: str | None = None) -> dict:
     """Fill a fresh instance, catalog and folders; returns counts and timings."""
 
     from stix_assets.assets.levels import L0_PRODUCTS
 
     t0 = time.perf_counter()
     home.mkdir(parents=True, exist_ok=True)
-    (home / "dagster.yaml").write_text("")
+    (home / "dagster.yaml").write_text(_instance_yaml(pg_url))
     info = _write_files(data, n_files)
     t_files = time.perf_counter()
     products = [p.key for p in L0_PRODUCTS]
@@ -308,25 +199,27 @@ def populate(home: Path, data: Path, n_files: int, n_days: int) -> dict:
         storage = instance.event_log_storage
         events = []
         for i, name in enumerate(names):
-            events += _tm_events(i, name)
+            events += tm_events(name, _tm_day(i))
             if len(events) >= _BATCH:
-                _store_batch(storage, events)
+                store_batch(storage, events)
                 events = []
         cutoff = days[-1] - dt.timedelta(days=_PREDICTED_DAYS) if days else None
         for d_i, day in enumerate(days):
             for level in ("l0", "l1"):
                 for p_i, p in enumerate(products):
                     failed = (d_i * 56 + p_i) % 100 == 0
-                    events += _level_events(level, p, day, level == "l1" and day > cutoff, failed)
+                    predicted = level == "l1" and day > cutoff
+                    events += level_events(level, p, day, predicted=predicted, failed=failed)
             if len(events) >= _BATCH:
-                _store_batch(storage, events)
+                store_batch(storage, events)
                 events = []
         if events:
-            _store_batch(storage, events)
+            store_batch(storage, events)
     t_events = time.perf_counter()
     n_events = 2 * n_files + 4 * len(products) * n_days
     return {
         **info, "n_files": n_files, "n_days": n_days, "n_events": n_events,
+        "storage": "postgres" if pg_url else "sqlite",
         "populate_files_s": round(t_files - t0, 1),
         "populate_catalog_s": round(t_catalog - t_files, 1),
         "populate_events_s": round(t_events - t_catalog, 1),
@@ -405,7 +298,69 @@ def _automation(instance) -> dict:
     return {
         "automation_first_s": t1, "automation_first_requested": first.total_requested,
         "automation_next_s": t2, "automation_next_requested": second.total_requested,
-    }  # fmt: skip
+    }, second.cursor  # fmt: skip
+
+
+def _add_run(instance, tags: dict[str, str]) -> str:
+    """A finished run with ``tags`` in the run storage (what the automation reads tags from)."""
+    from dagster._core.storage.dagster_run import DagsterRun, DagsterRunStatus
+    from dagster._core.utils import make_new_run_id
+
+    run_id = make_new_run_id()
+    instance.add_run(DagsterRun(job_name="__ASSET_JOB", run_id=run_id, tags=tags,
+                                status=DagsterRunStatus.SUCCESS))  # fmt: skip
+    return run_id
+
+
+def _mass_update(instance, cursor, n_days: int) -> dict:
+    """The automation tick after a mass update of ``n_days`` days (mutates the instance).
+
+    First a backfill of L0 over the last ``n_days`` days (runs of `BATCH_DAYS` days tagged
+    ``dagster/backfill``, as a UI or ``reprocess`` backfill leaves them): the next tick must
+    request nothing. Then the same days get new LB outside any backfill (one run per day, as the
+    TM sensors start them, e.g. after a late re-delivery of a year of TM): the next tick requests
+    their L0 days.
+    """
+    import warnings
+
+    import dagster as dg
+
+    from stix_assets.assets._batches import BACKFILL_TAG, BATCH_DAYS
+    from stix_assets.assets.levels import L0_PRODUCTS
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from stix_assets.definitions import defs
+    selection = dg.AssetSelection.groups("level_0", "level_1", "level_2")
+    products = [p.key for p in L0_PRODUCTS]
+    days = [_LAST_DAY - dt.timedelta(days=i) for i in range(n_days)][::-1]
+    storage = instance.event_log_storage
+
+    def tick(cursor):
+        return _timed(lambda: dg.evaluate_automation_conditions(
+            defs=defs, instance=instance, asset_selection=selection, cursor=cursor))  # fmt: skip
+
+    out = {"mass_days": n_days}
+    t = time.perf_counter()
+    for start in range(0, n_days, BATCH_DAYS):
+        chunk = days[start : start + BATCH_DAYS]
+        run_id = _add_run(instance, {BACKFILL_TAG: "bench-mass", "stix/trigger": "backfill"})
+        events = [e for day in chunk for p in products for e in level_events("l0", p, day)]
+        store_batch(storage, events, run_id=run_id, job_name="__ASSET_JOB")
+    out["mass_backfill_write_s"] = time.perf_counter() - t
+    out["mass_after_backfill_tick_s"], result = tick(cursor)
+    out["mass_after_backfill_requested"] = result.total_requested
+    t = time.perf_counter()
+    for day in days:
+        run_id = _add_run(instance, {"stix/trigger": "tm"})
+        events = [e for p in products for e in level_events("lb", p, day)]
+        store_batch(storage, events, run_id=run_id, job_name="__ASSET_JOB")
+    out["mass_lb_write_s"] = time.perf_counter() - t
+    out["mass_after_lb_tick_s"], result = tick(result.cursor)
+    out["mass_after_lb_requested"] = result.total_requested
+    out["mass_next_tick_s"], nxt = tick(result.cursor)
+    out["mass_next_requested"] = nxt.total_requested
+    return out
 
 
 def _ui(instance, code: Path) -> dict:
@@ -449,7 +404,26 @@ def _status(home: Path, data: Path, code: Path) -> dict:
     return out
 
 
-def measure(home: Path, data: Path, kit: Path, code: Path, *, ui: bool, automation: bool) -> dict:
+def _event_log_mb(home: Path, instance) -> dict:
+    """Size of the instance: every file of the SQLite home, or the PostgreSQL database."""
+    url = getattr(instance.event_log_storage, "postgres_url", None)
+    if url is None:
+        return {"event_log_mb": _tree_bytes(home) / 1e6}
+    import psycopg
+
+    with psycopg.connect(url) as conn:
+        size = conn.execute("SELECT pg_database_size(current_database())").fetchone()[0]
+        tables = conn.execute(
+            "SELECT relname, pg_total_relation_size(c.oid) FROM pg_class c "
+            "JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE n.nspname = 'public' AND c.relkind = 'r' ORDER BY 2 DESC LIMIT 4"
+        ).fetchall()
+    return {"event_log_mb": size / 1e6, **{f"pg_{t}_mb": b / 1e6 for t, b in tables}}
+
+
+def measure(
+    home: Path, data: Path, kit: Path, code: Path, *, ui: bool, automation: bool, mass_days: int
+) -> dict:
     """Time the ticks, status and the UI query against a populated instance."""
     import warnings
 
@@ -463,11 +437,15 @@ def measure(home: Path, data: Path, kit: Path, code: Path, *, ui: bool, automati
     with _instance(home) as instance:
         out.update(_sensor_ticks(instance, stix, info, kit))
         out.update(_status(home, data, code))
-        if automation:
-            out.update(_automation(instance))
+        cursor = None
+        if automation or mass_days:
+            ticks, cursor = _automation(instance)
+            out.update(ticks)
         if ui:
             out.update(_ui(instance, code))
-    out["event_log_mb"] = _tree_bytes(home) / 1e6
+        out.update(_event_log_mb(home, instance))
+        if mass_days:
+            out.update(_mass_update(instance, cursor, mass_days))
     out["catalog_mb"] = (data / "archive" / "stix_catalog.duckdb").stat().st_size / 1e6
     return {k: round(v, 3) if isinstance(v, float) else v for k, v in out.items()}
 
@@ -478,6 +456,7 @@ def _measure_in_child(args: argparse.Namespace, work: Path, code: Path) -> dict:
            "--kit", str(args.kit), "--code", str(code)]  # fmt: skip
     cmd += ["--no-ui"] if args.no_ui else []
     cmd += ["--no-automation"] if args.no_automation else []
+    cmd += ["--mass-days", str(args.mass_days)] if args.mass_days else []
     env = {**os.environ, "PYTHONPATH": str(code)}
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
     if proc.returncode != 0:
@@ -497,27 +476,50 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--reuse", type=Path, help="measure an instance populated with --keep")
     p.add_argument("--no-ui", action="store_true", help="skip the GraphQL partition query")
     p.add_argument("--no-automation", action="store_true", help="skip the automation tick")
+    p.add_argument("--storage", choices=("sqlite", "postgres"), default="sqlite",
+                   help="instance storage; postgres starts a throwaway server for the run")  # fmt: skip
+    p.add_argument("--mass-days", type=int, default=0,
+                   help="last: time the automation after a mass update of N days (mutates)")  # fmt: skip
     p.add_argument("--measure-child", action="store_true", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     codes = [c.resolve() for c in (args.code or [HERE.parent])]
     if args.measure_child:
         work = args.reuse
-        result = measure(work / "home", work / "data", args.kit, codes[0],
-                         ui=not args.no_ui, automation=not args.no_automation)  # fmt: skip
+        result = measure(work / "home", work / "data", args.kit, codes[0], ui=not args.no_ui,
+                         automation=not args.no_automation, mass_days=args.mass_days)  # fmt: skip
         print(json.dumps(result))
         return 0
+    if args.storage == "postgres" and (args.keep or args.reuse):
+        p.error("--storage postgres populates and measures in one go (the server is throwaway)")
     work = args.reuse or args.keep or Path(tempfile.mkdtemp(prefix="stix-scale-"))
     try:
-        if args.reuse is None:
-            info = populate(work / "home", work / "data", args.files, args.days)
-            (work / "home" / "bench_info.json").write_text(json.dumps(info))
-            print(json.dumps({"populated": info}), flush=True)
-        for code in codes:
-            print(json.dumps(_measure_in_child(args, work, code)), flush=True)
+        with _pg_database(args.storage == "postgres") as pg_url:
+            if args.reuse is None:
+                info = populate(work / "home", work / "data", args.files, args.days, pg_url)
+                (work / "home" / "bench_info.json").write_text(json.dumps(info))
+                print(json.dumps({"populated": info}), flush=True)
+            for code in codes:
+                print(json.dumps(_measure_in_child(args, work, code)), flush=True)
     finally:
         if args.keep is None and args.reuse is None:
             shutil.rmtree(work, ignore_errors=True)
     return 0
+
+
+@contextlib.contextmanager
+def _pg_database(wanted: bool) -> Iterator[str | None]:
+    """A database on a throwaway PostgreSQL server (the tests' `pg_server`), or None."""
+    if not wanted:
+        yield None
+        return
+    sys.path.insert(0, str(HERE.parent))
+    from stix_assets_tests.pg_server import find_pg_bin, pg_server
+
+    bin_dir = find_pg_bin()
+    if bin_dir is None:
+        raise SystemExit("PostgreSQL server binaries not found (apt-get install postgresql)")
+    with pg_server(bin_dir) as server:
+        yield server.create_database("dagster")
 
 
 if __name__ == "__main__":
