@@ -1,24 +1,24 @@
 """Mission-scale benchmark (issue 12): sensor ticks, ``stix-assets status`` and the UI's partitions.
 
-Populates a Dagster instance (SQLite, in a temporary ``DAGSTER_HOME``) and a catalog as a long
-mission would leave them, then times what the daemon, the operator and the UI do on it:
+Populates a Dagster instance (SQLite in a temporary ``DAGSTER_HOME``, or with ``--storage
+postgres`` a database on a throwaway PostgreSQL server) and a catalog as a long mission would
+leave them, then times what the daemon, the operator and the UI do on it:
 
 * ``N`` TM files: ``tm_files`` dynamic partitions of ``tm/raw``, one ``tm/raw`` materialization
-  (the metadata ``tm_index_result`` writes) and one ``tm_has_no_quarantined_packets`` evaluation
-  each, the files themselves in ``incoming/`` (and hard links in ``waiting/``, as the stage step
-  leaves them) and a ``tm_files`` row each in the catalog;
+  and one ``tm_has_no_quarantined_packets`` evaluation each, the files themselves in
+  ``incoming/`` (and hard links in ``waiting/``, as the stage step leaves them) and a
+  ``tm_files`` row each in the catalog;
 * ``D`` days: one ``l0/<product>`` and one ``l1/<product>`` materialization per product and day
   (28 + 28), one check evaluation each (1 in 100 failed), and the matching ``product_files``
   rows; the L1 files of the last 30 days need reprocessing (predicted orbit), in the catalog and
   in the materializations' metadata.
 
-Population shortcut (documented, so it stays honest): the events are the ones
-``DagsterInstance.report_runless_asset_event`` builds (same ``DagsterEvent``/``EventLogEntry``,
-same row encoding through the storage's own ``_event_to_row``, ``_store_asset_event_tags``,
-``_store_asset_event``), but written in batches of one transaction each instead of one
-transaction per event (37-75 ms per event here, hours for 100k files). The rows are the same
-(the run shard of run-less events included); only the commits are fewer. Catalog rows go in with
-the catalog's ``insert_rows`` helper in one connection.
+The events are shaped as a run writes them (``scale_events.py``: metadata keys, value sizes and
+run tags). Population shortcut (documented, so it stays honest): they are stored with the
+storage's own row code, but in batches of one transaction each instead of one transaction per
+event (37-75 ms per event here, hours for 100k files). The rows are the same (on SQLite the run
+shard included); only the commits are fewer. Catalog rows go in with the catalog's
+``insert_rows`` helper in one connection.
 
 Then, in a child process whose ``PYTHONPATH`` picks the code under test (``--code DIR``; this
 checkout by default, so a second run with ``--code ../main`` measures the code before a change
@@ -32,13 +32,17 @@ on the same instance), it times:
 * the UI's partition view of ``tm/raw``: the ``PartitionHealthQuery`` the asset's partitions
   page sends, through ``dagster_graphql`` against an out-of-process code location (cold: the
   first query after loading; warm: the second), with the response size (``--no-ui`` skips it);
-* the size of the event log (every file under ``DAGSTER_HOME``) and of the catalog.
+* the size of the event log (every file under ``DAGSTER_HOME``, or the PostgreSQL database and
+  its largest tables) and of the catalog;
+* with ``--mass-days N``, last because it adds events: the automation tick after a backfill of
+  the last ``N`` days of L0, then after new LB for those days from one run per day.
 
 Usage::
 
     STIX_TESTDATA=../shared/testdata python benchmarks/bench_scale.py --files 1000 --days 0
     python benchmarks/bench_scale.py --files 10000 --days 300 --keep /tmp/scale10k
     python benchmarks/bench_scale.py --reuse /tmp/scale10k --code ../main   # code before
+    python benchmarks/bench_scale.py --files 10000 --days 300 --storage postgres --mass-days 270
 """
 
 import argparse
@@ -175,7 +179,16 @@ def _instance_yaml(pg_url: str | None) -> str:
     """``dagster.yaml`` of the instance: SQLite in the home (default) or one PostgreSQL database."""
     if pg_url is None:
         return ""
-    return f"storage:\n  postgres:\n    postgres_url: {pg_url}\n"
+    from urllib.parse import urlsplit
+
+    url = urlsplit(pg_url)
+    # the driver deploy/dagster.postgres.yaml names (docs/operations.md: psycopg 3 breaks NOTIFY)
+    return (
+        "storage:\n  postgres:\n    postgres_db:\n"
+        f"      hostname: {url.hostname}\n      port: {url.port}\n"
+        f"      username: {url.username}\n      password: ''\n"
+        f"      db_name: {url.path.lstrip('/')}\n      scheme: postgresql+psycopg2\n"
+    )
 
 
 def populate(home: Path, data: Path, n_files: int, n_days: int, pg_url: str | None = None) -> dict:
@@ -411,7 +424,7 @@ def _event_log_mb(home: Path, instance) -> dict:
         return {"event_log_mb": _tree_bytes(home) / 1e6}
     import psycopg
 
-    with psycopg.connect(url) as conn:
+    with psycopg.connect(url.replace("postgresql+psycopg2://", "postgresql://")) as conn:
         size = conn.execute("SELECT pg_database_size(current_database())").fetchone()[0]
         tables = conn.execute(
             "SELECT relname, pg_total_relation_size(c.oid) FROM pg_class c "
