@@ -6,6 +6,7 @@ the level checks; every event the instance then holds is measured as Dagster sto
 """
 
 import datetime as dt
+import importlib.util
 import shutil
 from pathlib import Path
 
@@ -89,6 +90,25 @@ def test_every_event_of_the_kit_stays_under_8_kb(tmp_path: Path, testdata: Path)
     assert plotted
     assert all("plot" in m and "plot_path" in m for m in plotted)
     assert any(k.startswith("l1/") and p and m.get("batch") for _, k, p, m in events)
+    _assert_the_scale_benchmark_writes_these_keys(events)
+
+
+def _assert_the_scale_benchmark_writes_these_keys(events) -> None:
+    """benchmarks/scale_events.py must keep the shape of the real events it stands in for."""
+    path = Path(__file__).resolve().parents[2] / "benchmarks" / "scale_events.py"
+    spec = importlib.util.spec_from_file_location("scale_events", path)
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    stand_ins = {
+        "tm/raw": bench.tm_events("PktTmRaw.xml", LC_DAY)[0],
+        **{
+            f"{level}/ql_lightcurve": bench.level_events(level, "ql_lightcurve", LC_DAY)[0]
+            for level in ("lb", "l0", "l1")
+        },
+    }
+    for key, stand_in in stand_ins.items():
+        real = [set(m) for kind, k, _, m in events if kind == "ASSET_MATERIALIZATION" and k == key]
+        assert set(stand_in.metadata) in real, (key, sorted(stand_in.metadata), real)
 
 
 def test_lean_metadata_cuts_the_longest_list_and_keeps_the_protected_ones():
