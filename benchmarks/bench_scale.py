@@ -359,31 +359,24 @@ def _mass_update(instance, cursor, n_days: int) -> dict:
         out[f"mass_{label}_tick_s"], out[f"mass_{label}_requested"] = t, result.total_requested
         state["cursor"] = result.cursor
 
-    def backfill_runs(chunks) -> None:
-        for chunk in chunks:
-            run_id = _add_run(instance, {BACKFILL_TAG: "bench-mass", "stix/trigger": "backfill"})
-            events = [e for day in chunk for p in products for e in level_events("l0", p, day)]
+    def write_runs(level: str, groups: list[list[dt.date]], tags: dict[str, str]) -> None:
+        for group in groups:  # one run per group of days
+            run_id = _add_run(instance, tags)
+            events = [e for day in group for p in products for e in level_events(level, p, day)]
             store_batch(storage, events, run_id=run_id, job_name="__ASSET_JOB")
 
-    def lb_runs(lb_days) -> None:
-        for day in lb_days:
-            run_id = _add_run(instance, {"stix/trigger": "tm"})
-            events = [e for p in products for e in level_events("lb", p, day)]
-            store_batch(storage, events, run_id=run_id, job_name="__ASSET_JOB")
+    def phase(name: str, level: str, groups: list[list[dt.date]], tags: dict[str, str]) -> None:
+        write_runs(level, groups[:1], tags)
+        tick(f"{name}_one_run")
+        t = time.perf_counter()
+        write_runs(level, groups[1:], tags)
+        out[f"mass_{name}_write_s"] = time.perf_counter() - t
+        tick(f"{name}_all_runs")
 
-    chunks = [days[i : i + BATCH_DAYS] for i in range(0, n_days, BATCH_DAYS)]
-    backfill_runs(chunks[:1])
-    tick("backfill_one_run")
-    t = time.perf_counter()
-    backfill_runs(chunks[1:])
-    out["mass_backfill_write_s"] = time.perf_counter() - t
-    tick("backfill_all_runs")
-    lb_runs(days[:1])
-    tick("lb_one_day")
-    t = time.perf_counter()
-    lb_runs(days[1:])
-    out["mass_lb_write_s"] = time.perf_counter() - t
-    tick("lb_all_days")
+    backfill = {BACKFILL_TAG: "bench-mass", "stix/trigger": "backfill"}
+    phase("backfill", "l0", [days[i : i + BATCH_DAYS] for i in range(0, n_days, BATCH_DAYS)],
+          backfill)  # fmt: skip
+    phase("lb", "lb", [[day] for day in days], {"stix/trigger": "tm"})
     tick("next")
     return out
 
