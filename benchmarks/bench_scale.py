@@ -110,8 +110,12 @@ def _instance(home: Path):
     return DagsterInstance.from_ref(InstanceRef.from_dir(str(home)))
 
 
+def _tm_day(i: int) -> dt.date:
+    return dt.date(2020, 4, 15) + dt.timedelta(days=i // 4)
+
+
 def _tm_name(i: int) -> str:
-    day = dt.date(2020, 4, 15) + dt.timedelta(days=i // 4)
+    day = _tm_day(i)
     return f"TM_BatchRequest.PktTmRaw.SOL.0.{day.year}.{day.timetuple().tm_yday:03d}.{i:06d}.xml"
 
 
@@ -171,8 +175,9 @@ def _fill_catalog(data: Path, n_files: int, days: list[dt.date], products: list[
         insert_rows(conn, "product_files", PRODUCT_COLUMNS, prod_rows, "")
 
 
-def _tm_day(i: int) -> dt.date:
-    return dt.date(2020, 4, 15) + dt.timedelta(days=i // 4)
+def _last_days(n: int) -> list[dt.date]:
+    """The ``n`` days up to `_LAST_DAY`, oldest first."""
+    return [_LAST_DAY - dt.timedelta(days=i) for i in range(n)][::-1]
 
 
 def _instance_yaml(pg_url: str | None) -> str:
@@ -202,7 +207,7 @@ def populate(home: Path, data: Path, n_files: int, n_days: int, pg_url: str | No
     info = _write_files(data, n_files)
     t_files = time.perf_counter()
     products = [p.key for p in L0_PRODUCTS]
-    days = [_LAST_DAY - dt.timedelta(days=i) for i in range(n_days)][::-1]
+    days = _last_days(n_days)
     _fill_catalog(data, n_files, days, products)
     t_catalog = time.perf_counter()
     with _instance(home) as instance:
@@ -295,7 +300,8 @@ def _sensor_ticks(instance, stix, info: dict, kit: Path) -> dict:
     return out
 
 
-def _automation(instance) -> dict:
+def _automation_tick(instance, cursor):
+    """One evaluation of the automation sensor's target (the ``level_*`` groups): seconds, result."""
     import warnings
 
     import dagster as dg
@@ -304,10 +310,13 @@ def _automation(instance) -> dict:
         warnings.simplefilter("ignore")
         from stix_assets.definitions import defs
     selection = dg.AssetSelection.groups("level_0", "level_1", "level_2")
-    t1, first = _timed(lambda: dg.evaluate_automation_conditions(
-        defs=defs, instance=instance, asset_selection=selection))  # fmt: skip
-    t2, second = _timed(lambda: dg.evaluate_automation_conditions(
-        defs=defs, instance=instance, asset_selection=selection, cursor=first.cursor))  # fmt: skip
+    return _timed(lambda: dg.evaluate_automation_conditions(
+        defs=defs, instance=instance, asset_selection=selection, cursor=cursor))  # fmt: skip
+
+
+def _automation(instance) -> dict:
+    t1, first = _automation_tick(instance, None)
+    t2, second = _automation_tick(instance, first.cursor)
     return {
         "automation_first_s": t1, "automation_first_requested": first.total_requested,
         "automation_next_s": t2, "automation_next_requested": second.total_requested,
@@ -336,26 +345,17 @@ def _mass_update(instance, cursor, n_days: int) -> dict:
     sensors start them after a late re-delivery of a year of TM): a tick after the first day,
     one after all the others at once, and the next tick.
     """
-    import warnings
-
-    import dagster as dg
-
     from stix_assets.assets._batches import BACKFILL_TAG, BATCH_DAYS
     from stix_assets.assets.levels import L0_PRODUCTS
 
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        from stix_assets.definitions import defs
-    selection = dg.AssetSelection.groups("level_0", "level_1", "level_2")
     products = [p.key for p in L0_PRODUCTS]
-    days = [_LAST_DAY - dt.timedelta(days=i) for i in range(n_days)][::-1]
+    days = _last_days(n_days)
     storage = instance.event_log_storage
     out: dict = {"mass_days": n_days}
     state = {"cursor": cursor}
 
     def tick(label: str) -> None:
-        t, result = _timed(lambda: dg.evaluate_automation_conditions(
-            defs=defs, instance=instance, asset_selection=selection, cursor=state["cursor"]))  # fmt: skip
+        t, result = _automation_tick(instance, state["cursor"])
         out[f"mass_{label}_tick_s"], out[f"mass_{label}_requested"] = t, result.total_requested
         state["cursor"] = result.cursor
 
